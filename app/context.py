@@ -1,0 +1,66 @@
+"""One place owns the database session and transaction of each request."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Config
+from app.db import make_engine, make_session_factory
+from app.storage import BlobStore, make_blob_store
+
+
+def init_app(flask_app: Flask, config: Config) -> None:
+    engine = make_engine(config.database_url)
+    flask_app.extensions["tipline.engine"] = engine
+    flask_app.extensions["tipline.sessions"] = make_session_factory(engine)
+    flask_app.extensions["tipline.blobs"] = make_blob_store(
+        config.blob_store.value, data_dir=config.data_dir, engine=engine
+    )
+    flask_app.after_request(_commit_if_successful)
+    flask_app.teardown_request(_close_session)
+
+
+def get_config() -> Config:
+    config: Config = current_app.extensions["tipline.config"]
+    return config
+
+
+def get_engine() -> Engine:
+    engine: Engine = current_app.extensions["tipline.engine"]
+    return engine
+
+
+def get_blob_store() -> BlobStore:
+    store: BlobStore = current_app.extensions["tipline.blobs"]
+    return store
+
+
+def get_db() -> Session:
+    """The request's session, opened on first use; committed only if the response succeeds."""
+    if "db_session" not in g:
+        factory: sessionmaker[Session] = current_app.extensions["tipline.sessions"]
+        g.db_session = factory()
+    session: Session = g.db_session
+    return session
+
+
+def _commit_if_successful(response: Response) -> Response:
+    session: Session | None = g.pop("db_session", None)
+    if session is None:
+        return response
+    g.db_session_done = session
+    if response.status_code < 400:
+        session.commit()
+    else:
+        session.rollback()
+    return response
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    for key in ("db_session", "db_session_done"):
+        session: Session | None = g.pop(key, None)
+        if session is not None:
+            session.rollback()
+            session.close()

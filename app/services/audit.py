@@ -1,0 +1,126 @@
+"""The audit trail: an append-only, hash-chained log of every staff action on a tip.
+
+``event_hash = BLAKE2b-256(prev_hash || canonical JSON of the event)`` (DESIGN §5 "Audit"), so
+editing, deleting or reordering any entry breaks the chain from that entry on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent
+
+GENESIS_HASH = bytes(32)
+_POSTGRES_CHAIN_LOCK = 0x7419_0A0D  # any constant: serialises appends across app servers
+
+
+def canonical_event(
+    *,
+    occurred_at: datetime,
+    actor_user_id: int | None,
+    action: str,
+    tip_id: str | None,
+    details: Mapping[str, Any],
+) -> bytes:
+    return json.dumps(
+        {
+            "occurred_at": occurred_at.isoformat(),
+            "actor_user_id": actor_user_id,
+            "action": action,
+            "tip_id": tip_id,
+            "details": dict(details),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: bytes, event: bytes) -> bytes:
+    return hashlib.blake2b(prev_hash + event, digest_size=32).digest()
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    now: datetime,
+    actor_user_id: int | None = None,
+    tip_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event; it commits with the caller's transaction (or not at all).
+
+    ``details`` must never hold tip content: only ids, counts and staff-set metadata.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_CHAIN_LOCK})
+    previous = session.scalar(select(AuditEvent.event_hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev_hash = previous if previous is not None else GENESIS_HASH
+    details = dict(details or {})
+    occurred_at = now.replace(microsecond=0)
+    event = AuditEvent(
+        occurred_at=occurred_at,
+        actor_user_id=actor_user_id,
+        action=action,
+        tip_id=tip_id,
+        details=details,
+        prev_hash=prev_hash,
+        event_hash=chain_hash(
+            prev_hash,
+            canonical_event(
+                occurred_at=occurred_at,
+                actor_user_id=actor_user_id,
+                action=action,
+                tip_id=tip_id,
+                details=details,
+            ),
+        ),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    events_checked: int
+    first_bad_event_id: int | None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.first_bad_event_id is None
+
+
+def verify_chain(session: Session) -> ChainCheck:
+    """Walk the log in order; name the first event whose link or content does not hold."""
+    prev_hash = GENESIS_HASH
+    checked = 0
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        if not hmac.compare_digest(event.prev_hash, prev_hash):
+            return ChainCheck(checked, event.id, "its link to the previous event is broken")
+        expected = chain_hash(
+            prev_hash,
+            canonical_event(
+                occurred_at=event.occurred_at,
+                actor_user_id=event.actor_user_id,
+                action=event.action,
+                tip_id=event.tip_id,
+                details=event.details,
+            ),
+        )
+        if not hmac.compare_digest(event.event_hash, expected):
+            return ChainCheck(checked, event.id, "its content was changed")
+        prev_hash = event.event_hash
+        checked += 1
+    return ChainCheck(checked, None)

@@ -1,0 +1,209 @@
+"""Prosecutors reading and answering tips: access checks, decryption in memory, replies, notes.
+
+Only a prosecutor who is a member of the tip's desk, holding a sealed key for their own key,
+gets past :func:`open_tip`. Everything decrypted lives in memory for one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import DomainError, NotFound
+from app.models import (
+    Author,
+    DeskMembership,
+    EncryptedObject,
+    ObjectKind,
+    Scope,
+    SealedKey,
+    StaffRole,
+    Tip,
+    TipState,
+)
+from app.services import audit
+from app.services.intake import next_activity_seq
+from app.services.objects import ObjectBatch, read_metadata, read_small_object, stream_body
+from app.services.staff_auth import StaffContext
+from app.storage import BlobStore
+from crypto.datakeys import open_data_key
+from crypto.ids import id_from_str
+from crypto.metadata import message_metadata, note_metadata
+
+MAX_STAFF_TEXT = 20_000
+
+
+class TipNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("There is no tip at this address.")
+
+
+class NotAllowedToRead(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
+class KeyNotGrantedYet(DomainError):
+    status_code = 409
+    code = "key_not_granted"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You joined this desk after this tip arrived. It becomes readable once a colleague "
+            "of the desk signs in (their session grants you access)."
+        )
+
+
+@dataclass(frozen=True)
+class OpenedTip:
+    tip: Tip
+    keys: dict[Scope, bytes]
+
+
+@dataclass(frozen=True)
+class CaseEntry:
+    object_id: str
+    scope: Scope
+    kind: ObjectKind
+    author: Author
+    day: date
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def member_desk_ids(session: Session, user_id: int) -> list[int]:
+    return list(
+        session.scalars(select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id))
+    )
+
+
+def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:
+    """Check access and open both data keys of a tip.
+
+    :raises NotAllowedToRead: not a prosecutor, or not a member of the tip's desk.
+    :raises TipNotFound: no submitted tip with this id.
+    :raises KeyNotGrantedYet: a member whose key no colleague has re-sealed to yet.
+    :raises crypto.errors.DecryptionError: a sealed key or commitment is rejected.
+    """
+    if context.user.role is not StaffRole.PROSECUTOR or context.keypair is None:
+        raise NotAllowedToRead("Only prosecutors can read tips.")
+    tip = session.get(Tip, tip_id)
+    if tip is None or tip.state is not TipState.SUBMITTED:
+        raise TipNotFound()
+    if tip.desk_id not in member_desk_ids(session, context.user.id):
+        raise NotAllowedToRead("This tip belongs to a desk you are not a member of.")
+    sealed_rows = session.scalars(
+        select(SealedKey).where(
+            SealedKey.tip_id == tip.id, SealedKey.key_id == context.keypair.key_id
+        )
+    ).all()
+    if not sealed_rows:
+        raise KeyNotGrantedYet()
+    commitments = {Scope.THREAD: tip.thread_commitment, Scope.INTERNAL: tip.internal_commitment}
+    keys = {
+        row.scope: open_data_key(
+            row.sealed,
+            tip_id=id_from_str(tip.id),
+            keypair=context.keypair,
+            scope=row.scope.value,
+            expected_commitment=commitments[row.scope],
+        )
+        for row in sealed_rows
+    }
+    return OpenedTip(tip=tip, keys=keys)
+
+
+def read_case(
+    session: Session, blob_store: BlobStore, opened: OpenedTip, *, actor_id: int, now: datetime
+) -> list[CaseEntry]:
+    """Every object of the tip, decrypted in memory (files: metadata only), audited."""
+    rows = session.scalars(
+        select(EncryptedObject)
+        .where(EncryptedObject.tip_id == opened.tip.id, EncryptedObject.complete.is_(True))
+        .order_by(EncryptedObject.seq)
+    ).all()
+    entries = []
+    for row in rows:
+        key = opened.keys[row.scope]
+        if row.kind is ObjectKind.FILE:
+            metadata = read_metadata(blob_store, row, key)
+        else:
+            metadata, _ = read_small_object(blob_store, row, key)
+        entries.append(CaseEntry(row.id, row.scope, row.kind, row.author, row.created_on, metadata))
+    audit.record(
+        session, action="tip.decrypted", now=now, actor_user_id=actor_id, tip_id=opened.tip.id
+    )
+    return entries
+
+
+def file_download(
+    session: Session,
+    blob_store: BlobStore,
+    opened: OpenedTip,
+    object_id: str,
+    *,
+    actor_id: int,
+    now: datetime,
+) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """A file's metadata and its decrypted body as a stream; the download is audited.
+
+    :raises TipNotFound: the object is not a file of this tip.
+    """
+    row = session.get(EncryptedObject, object_id)
+    if row is None or row.tip_id != opened.tip.id or row.kind is not ObjectKind.FILE:
+        raise TipNotFound()
+    key = opened.keys[row.scope]
+    metadata = read_metadata(blob_store, row, key)
+    audit.record(
+        session,
+        action="file.downloaded",
+        now=now,
+        actor_user_id=actor_id,
+        tip_id=opened.tip.id,
+        details={"object_id": object_id},
+    )
+    return metadata, stream_body(blob_store, row, key)
+
+
+def add_staff_text(
+    session: Session,
+    blob_store: BlobStore,
+    opened: OpenedTip,
+    *,
+    text: str,
+    scope: Scope,
+    actor_id: int,
+    now: datetime,
+) -> None:
+    """A reply to the tipster (thread scope) or an internal note (internal scope).
+
+    :raises InvalidText: empty or too long.
+    """
+    text = text.strip()
+    if not text:
+        raise DomainError("Please write something first.")
+    if len(text) > MAX_STAFF_TEXT:
+        raise DomainError(f"Please keep it under {MAX_STAFF_TEXT} characters.")
+    batch = ObjectBatch(blob_store, opened.tip.id, opened.keys)
+    if scope is Scope.THREAD:
+        batch.add(scope, ObjectKind.MESSAGE, message_metadata(text))
+        action = "reply.sent"
+    else:
+        batch.add(scope, ObjectKind.NOTE, note_metadata(text))
+        action = "note.added"
+    try:
+        batch.rows(session, author=Author.STAFF, today=now.date(), author_user_id=actor_id)
+        opened.tip.last_activity_on = now.date()
+        opened.tip.activity_seq = next_activity_seq(session)
+        audit.record(session, action=action, now=now, actor_user_id=actor_id, tip_id=opened.tip.id)
+        session.flush()
+    except BaseException:
+        batch.discard()
+        raise

@@ -1,0 +1,202 @@
+"""Receiving a new tip: keys, code, objects and rows, all or nothing (DESIGN §5 "Intake").
+
+The server-side (no-JavaScript) path calls this with plaintext that exists only in memory, in
+bounded pieces; what reaches the blob store and the database is ciphertext and cleartext
+workflow metadata only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import nacl.utils
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import DomainError
+from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState, TipStatus
+from app.services.desks import desk_recipients
+from app.services.objects import ObjectBatch
+from app.services.spool import EncryptedSpool
+from app.storage import BlobStore
+from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
+from crypto.datakeys import commitment, generate_data_key, seal_data_key
+from crypto.ids import id_from_str
+from crypto.metadata import file_metadata, report_metadata
+
+ACKNOWLEDGEMENT_DAYS = 7  # EU Directive 2019/1937, art. 9(1)(b)
+MAX_FILENAME_CHARS = 200
+MAX_CONTENT_TYPE_CHARS = 200
+CODE_LANGUAGES = {
+    "en": "english",
+    "zh_Hans": "chinese_simplified",
+    "fr": "french",
+    "es": "spanish",
+    "pt": "portuguese",
+}
+
+
+class DeskCannotReceive(DomainError):
+    status_code = 503
+    code = "desk_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This desk cannot receive tips yet, because nobody there could read them. Nothing "
+            "was kept. Please choose “I don't know” (it goes to the triage desk) or try later."
+        )
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """The tipster's code, shown once and never stored."""
+
+    tip_id: str
+    code: str
+    language: str
+
+
+def code_language_for(locale: str) -> str:
+    """The BIP-39 list for a page language: the tipster's own where one exists, else English."""
+    return CODE_LANGUAGES.get(locale, "english")
+
+
+def clean_filename(name: str) -> str:
+    """A file's name as the tipster's device gave it, minus any directory and control chars."""
+    base = PureWindowsPath(PurePosixPath(name).name).name
+    cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    return cleaned[:MAX_FILENAME_CHARS] or "unnamed"
+
+
+def add_uploaded_file(
+    batch: ObjectBatch,
+    spool_dir: Path,
+    *,
+    filename: str,
+    content_type: str,
+    chunks: Iterable[bytes],
+) -> None:
+    """Encrypt one uploaded file into ``batch``, its size and SHA-256 in the metadata.
+
+    Both are known only after the last byte, but the format puts them first, so the bytes
+    wait in an :class:`EncryptedSpool` (ciphertext under a key held only in memory).
+    """
+    with EncryptedSpool(spool_dir) as spool:
+        for chunk in chunks:
+            spool.write(chunk)
+        sha256_hex = spool.finish()
+        metadata = file_metadata(
+            clean_filename(filename), content_type[:MAX_CONTENT_TYPE_CHARS], spool.size, sha256_hex
+        )
+        batch.add(Scope.THREAD, ObjectKind.FILE, metadata, spool.replay())
+
+
+def next_activity_seq(session: Session) -> int:
+    """An ever-increasing number that orders tips by latest activity without keeping times."""
+    current = session.scalar(select(func.max(Tip.activity_seq)))
+    return 1 if current is None else current + 1
+
+
+class TipIntake:
+    """One new tip being received: its data keys, its encrypted objects, finally its rows.
+
+    :raises DeskCannotReceive: the desk has no recipient key (never store a tip nobody can read).
+    """
+
+    def __init__(
+        self, session: Session, blob_store: BlobStore, desk: Desk, *, spool_dir: Path
+    ) -> None:
+        self.desk = desk
+        self.recipients = desk_recipients(session, desk.id)
+        if not self.recipients:
+            raise DeskCannotReceive()
+        self.tip_id = str(uuid.uuid4())
+        self.data_keys = {Scope.THREAD: generate_data_key(), Scope.INTERNAL: generate_data_key()}
+        self.objects = ObjectBatch(blob_store, self.tip_id, self.data_keys)
+        self.spool_dir = spool_dir
+
+    def add_file(self, filename: str, content_type: str, chunks: Iterable[bytes]) -> None:
+        """Encrypt an uploaded evidence file as it streams in (see :func:`add_uploaded_file`)."""
+        add_uploaded_file(
+            self.objects,
+            self.spool_dir,
+            filename=filename,
+            content_type=content_type,
+            chunks=chunks,
+        )
+
+    def complete(
+        self,
+        session: Session,
+        *,
+        fields: dict[str, str | list[str]],
+        lang: str,
+        pepper: bytes,
+        today: date,
+    ) -> IssuedCode:
+        """Encrypt the report, issue the code, seal the keys and add the tip's rows.
+
+        Nothing is visible until the caller's transaction commits; on any exception the caller
+        must call :meth:`abort`.
+        """
+        self.objects.add(Scope.THREAD, ObjectKind.REPORT, report_metadata(lang, fields))
+        # The report leads the thread, although files were encrypted first as they streamed in.
+        self.objects.written.insert(0, self.objects.written.pop())
+
+        language = code_language_for(lang)
+        code = generate_code(language)
+        canonical = parse_code(code, language)
+        tip_salt = nacl.utils.random(TIP_SALT_BYTES)
+        tipster = tipster_keypair(canonical, tip_salt)
+        raw_tip_id = id_from_str(self.tip_id)
+        commitments = {
+            scope: commitment(key, raw_tip_id, scope.value) for scope, key in self.data_keys.items()
+        }
+        tip = Tip(
+            id=self.tip_id,
+            desk_id=self.desk.id,
+            state=TipState.SUBMITTED,
+            lookup_digest=lookup_digest(pepper, canonical),
+            tip_salt=tip_salt,
+            tipster_public_key=tipster.public_key,
+            thread_commitment=commitments[Scope.THREAD],
+            internal_commitment=commitments[Scope.INTERNAL],
+            status=TipStatus.RECEIVED,
+            received_on=today,
+            ack_due_on=today + timedelta(days=ACKNOWLEDGEMENT_DAYS),
+            last_activity_on=today,
+            activity_seq=next_activity_seq(session),
+        )
+        session.add(tip)
+        session.flush()
+        sealed = [
+            SealedKey(
+                tip_id=self.tip_id,
+                key_id=recipient.key_id,
+                scope=scope,
+                sealed=seal_data_key(key, raw_tip_id, recipient.public_key),
+            )
+            for recipient in self.recipients
+            for scope, key in self.data_keys.items()
+        ]
+        sealed.append(
+            SealedKey(
+                tip_id=self.tip_id,
+                key_id=tipster.key_id,
+                scope=Scope.THREAD,
+                sealed=seal_data_key(self.data_keys[Scope.THREAD], raw_tip_id, tipster.public_key),
+            )
+        )
+        session.add_all(sealed)
+        self.objects.rows(session, author=Author.TIPSTER, today=today)
+        session.flush()
+        return IssuedCode(tip_id=self.tip_id, code=code, language=language)
+
+    def abort(self) -> None:
+        """Remove every blob this intake wrote; the caller rolls the transaction back."""
+        self.objects.discard()

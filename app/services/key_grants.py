@@ -1,0 +1,138 @@
+"""Re-sealing a desk's tip keys to prosecutors who joined after those tips arrived.
+
+The server cannot do this alone (it cannot open any data key): the next desk member who signs
+in does it with their own key, in their session (DESIGN §5 "Staff").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    DeskMembership,
+    Scope,
+    SealedKey,
+    StaffKey,
+    StaffRole,
+    StaffUser,
+    Tip,
+    TipState,
+)
+from app.services import audit
+from crypto.datakeys import open_data_key, seal_data_key
+from crypto.ids import id_from_str
+from crypto.keys import KeyPair
+
+
+def pending_grants(session: Session, user_id: int) -> int:
+    """How many colleagues in this user's desks are waiting for access to older tips."""
+    desks = select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(DeskMembership)
+            .where(
+                DeskMembership.desk_id.in_(desks),
+                DeskMembership.needs_key_grant.is_(True),
+                DeskMembership.user_id != user_id,
+            )
+        )
+        or 0
+    )
+
+
+def grant_waiting_colleagues(
+    session: Session, granter: StaffUser, keypair: KeyPair, *, now: datetime
+) -> int:
+    """Seal every tip key the granter can open to each waiting prosecutor of the same desks.
+
+    Returns the number of sealed keys added. A colleague is marked done per desk only when
+    every tip of that desk could be re-sealed.
+    """
+    added = 0
+    my_desks = select(DeskMembership.desk_id).where(DeskMembership.user_id == granter.id)
+    waiting = session.execute(
+        select(DeskMembership, StaffKey)
+        .join(StaffUser, StaffUser.id == DeskMembership.user_id)
+        .join(StaffKey, StaffKey.user_id == StaffUser.id)
+        .where(
+            DeskMembership.desk_id.in_(my_desks),
+            DeskMembership.needs_key_grant.is_(True),
+            DeskMembership.user_id != granter.id,
+            StaffUser.role == StaffRole.PROSECUTOR,
+            StaffUser.disabled.is_(False),
+        )
+    ).all()
+    for membership, colleague_key in waiting:
+        complete = True
+        tips = session.scalars(
+            select(Tip).where(Tip.desk_id == membership.desk_id, Tip.state == TipState.SUBMITTED)
+        )
+        for tip in tips:
+            commitments = {
+                Scope.THREAD: tip.thread_commitment,
+                Scope.INTERNAL: tip.internal_commitment,
+            }
+            mine = session.scalars(
+                select(SealedKey).where(
+                    SealedKey.tip_id == tip.id, SealedKey.key_id == keypair.key_id
+                )
+            ).all()
+            theirs = set(
+                session.scalars(
+                    select(SealedKey.scope).where(
+                        SealedKey.tip_id == tip.id, SealedKey.key_id == colleague_key.key_id
+                    )
+                )
+            )
+            if not mine:
+                complete = False
+                continue
+            for sealed in mine:
+                if sealed.scope in theirs:
+                    continue
+                data_key = open_data_key(
+                    sealed.sealed,
+                    tip_id=id_from_str(tip.id),
+                    keypair=keypair,
+                    scope=sealed.scope.value,
+                    expected_commitment=commitments[sealed.scope],
+                )
+                session.add(
+                    SealedKey(
+                        tip_id=tip.id,
+                        key_id=colleague_key.key_id,
+                        scope=sealed.scope,
+                        sealed=seal_data_key(
+                            data_key, id_from_str(tip.id), colleague_key.public_key
+                        ),
+                    )
+                )
+                added += 1
+        if complete:
+            membership.needs_key_grant = False
+            audit.record(
+                session,
+                action="desk.keys_granted",
+                now=now,
+                actor_user_id=granter.id,
+                details={"desk_id": membership.desk_id, "to_user_id": membership.user_id},
+            )
+    session.flush()
+    return added
+
+
+def revoke_desk_keys(session: Session, user_id: int, desk_id: int) -> int:
+    """When a prosecutor leaves a desk, their sealed keys for its tips are deleted."""
+    key_ids = select(StaffKey.key_id).where(StaffKey.user_id == user_id)
+    tips = select(Tip.id).where(Tip.desk_id == desk_id)
+    doomed = session.scalars(
+        select(SealedKey).where(SealedKey.key_id.in_(key_ids), SealedKey.tip_id.in_(tips))
+    ).all()
+    for row in doomed:
+        session.delete(row)
+    session.flush()
+    return len(doomed)

@@ -1,0 +1,130 @@
+"""Encrypted objects of a tip: writing them to the blob store all-or-nothing, reading them back.
+
+The blob store holds ciphertext under each object's id; the ``objects`` rows that make an
+object part of a tip are added in the same database transaction as the rest of the change, so
+a failure before the commit leaves nothing a reader can reach — and :meth:`ObjectBatch.discard`
+removes the blobs already written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Author, EncryptedObject, ObjectKind, Scope
+from app.storage import BlobStore
+from crypto.ids import id_from_str
+from crypto.objects import decrypt_object, encrypt_object
+
+WRITE_BATCH_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WrittenObject:
+    object_id: str
+    scope: Scope
+    kind: ObjectKind
+    ciphertext_size: int
+
+
+@dataclass
+class ObjectBatch:
+    """Objects encrypted for one tip in one transaction; all of them land, or none."""
+
+    blob_store: BlobStore
+    tip_id: str
+    data_keys: Mapping[Scope, bytes]
+    written: list[WrittenObject] = field(default_factory=list)
+
+    def add(
+        self,
+        scope: Scope,
+        kind: ObjectKind,
+        metadata: Mapping[str, Any],
+        body: Iterable[bytes] = (),
+    ) -> WrittenObject:
+        """Encrypt one object straight into the blob store (memory: about one chunk)."""
+        object_id = str(uuid.uuid4())
+        size = 0
+        pending = bytearray()
+        with self.blob_store.writer(object_id) as blob:
+            for piece in encrypt_object(
+                self.data_keys[scope], id_from_str(object_id), metadata, body
+            ):
+                pending += piece
+                size += len(piece)
+                if len(pending) >= WRITE_BATCH_BYTES:  # fewer, larger writes
+                    blob.write(bytes(pending))
+                    pending.clear()
+            if pending:
+                blob.write(bytes(pending))
+        written = WrittenObject(object_id, scope, kind, size)
+        self.written.append(written)
+        return written
+
+    def rows(
+        self, session: Session, *, author: Author, today: date, author_user_id: int | None = None
+    ) -> list[EncryptedObject]:
+        """Add the batch's rows to ``session`` after the tip's existing objects."""
+        last_seq = session.scalar(
+            select(func.max(EncryptedObject.seq)).where(EncryptedObject.tip_id == self.tip_id)
+        )
+        first_seq = 0 if last_seq is None else last_seq + 1
+        rows = [
+            EncryptedObject(
+                id=written.object_id,
+                tip_id=self.tip_id,
+                scope=written.scope,
+                kind=written.kind,
+                author=author,
+                author_user_id=author_user_id,
+                seq=first_seq + offset,
+                ciphertext_size=written.ciphertext_size,
+                complete=True,
+                created_on=today,
+            )
+            for offset, written in enumerate(self.written)
+        ]
+        session.add_all(rows)
+        return rows
+
+    def discard(self) -> None:
+        """Delete every blob written so far (after a failure, before anything was committed)."""
+        for written in self.written:
+            self.blob_store.delete(written.object_id)
+        self.written.clear()
+
+
+def read_small_object(
+    blob_store: BlobStore, row: EncryptedObject, data_key: bytes, *, max_body: int = 1024 * 1024
+) -> tuple[dict[str, Any], bytes]:
+    """Decrypt a report, message or note entirely in memory (never a file's body).
+
+    :raises crypto.errors.DecryptionError: the ciphertext is rejected.
+    :raises ValueError: the body is larger than ``max_body``.
+    """
+    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    body = bytearray()
+    for piece in opened.body:
+        body += piece
+        if len(body) > max_body:
+            raise ValueError("object body larger than expected for its kind")
+    return opened.metadata, bytes(body)
+
+
+def read_metadata(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) -> dict[str, Any]:
+    """Decrypt only as much of an object as its metadata needs (a file's name, type, size)."""
+    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    return opened.metadata
+
+
+def stream_body(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) -> Iterator[bytes]:
+    """A file's body, piece by piece; raises mid-way if the ciphertext is rejected."""
+    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    yield from opened.body

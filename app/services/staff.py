@@ -1,0 +1,150 @@
+"""Staff accounts: creation (with or without an invitation), listing, disabling."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import StaffKdf
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import DeskMembership, StaffKey, StaffRole, StaffUser, Tip
+from app.services.desks import get_desk
+from app.services.passwords import check_password_strength, hash_password
+from crypto.keys import generate_keypair
+from crypto.wrapping import wrap_secret_key
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class StaffUserNotFound(NotFound):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"There is no staff account '{username}'.")
+
+
+@dataclass(frozen=True)
+class NewStaffUser:
+    """What creating an account yields once: shown to the admin, never stored in clear."""
+
+    user: StaffUser
+    totp_secret: str
+    invitation_token: str | None
+
+
+def invitation_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("ascii")).digest()
+
+
+def create_staff_user(
+    session: Session,
+    *,
+    username: str,
+    role: StaffRole,
+    desk_slugs: Sequence[str],
+    now: datetime,
+    kdf: StaffKdf,
+    display_name: str | None = None,
+    password: str | None = None,
+) -> NewStaffUser:
+    """Create an account with a fresh TOTP secret.
+
+    With a password the account is ready at once (and a prosecutor gets a key pair wrapped by
+    that password, so tips submitted before their first sign-in are sealed to them too).
+    Without one, a one-time invitation token lets the person choose it.
+
+    :raises InvalidInput: bad user name, weak password, or desks given to an admin.
+    :raises Conflict: the user name is taken.
+    :raises DeskNotFound: a desk slug is unknown.
+    """
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("A user name is 2–63 lowercase letters, digits, dots, dashes or _.")
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
+        raise Conflict(f"A staff account '{username}' already exists.")
+    if role is StaffRole.ADMIN and desk_slugs:
+        raise InvalidInput("Admins are not desk members; give desks to prosecutors and officers.")
+    desks = [get_desk(session, slug) for slug in desk_slugs]
+
+    totp_secret = pyotp.random_base32()
+    user = StaffUser(
+        username=username,
+        display_name=(display_name or username).strip(),
+        role=role,
+        totp_secret=totp_secret,
+        created_at=now,
+    )
+    invitation_token = None
+    if password is None:
+        invitation_token = secrets.token_urlsafe(32)
+        user.invitation_digest = invitation_digest(invitation_token)
+        user.invitation_expires_at = now + INVITATION_LIFETIME
+    else:
+        check_password_strength(password, username)
+        user.password_hash = hash_password(password, kdf)
+        user.password_changed_at = now
+    session.add(user)
+    session.flush()
+
+    if role is StaffRole.PROSECUTOR and password is not None:
+        session.add(new_staff_key(user, password, kdf, now))
+    for desk in desks:
+        has_tips = session.scalar(select(Tip.id).where(Tip.desk_id == desk.id).limit(1))
+        session.add(
+            DeskMembership(
+                desk_id=desk.id,
+                user_id=user.id,
+                joined_at=now,
+                needs_key_grant=role is StaffRole.PROSECUTOR and has_tips is not None,
+            )
+        )
+    session.flush()
+    return NewStaffUser(user=user, totp_secret=totp_secret, invitation_token=invitation_token)
+
+
+def new_staff_key(user: StaffUser, password: str, kdf: StaffKdf, now: datetime) -> StaffKey:
+    """A fresh X25519 key pair whose secret half is stored only wrapped by the password."""
+    keypair = generate_keypair()
+    wrapped = wrap_secret_key(
+        keypair.secret_key, password.encode("utf-8"), opslimit=kdf.opslimit, memlimit=kdf.memlimit
+    )
+    return StaffKey(
+        user_id=user.id,
+        key_id=keypair.key_id,
+        public_key=keypair.public_key,
+        wrapped_secret_key=wrapped.blob,
+        kdf_salt=wrapped.kdf.salt,
+        kdf_opslimit=wrapped.kdf.opslimit,
+        kdf_memlimit=wrapped.kdf.memlimit,
+        created_at=now,
+    )
+
+
+def get_staff_user(session: Session, username: str) -> StaffUser:
+    """:raises StaffUserNotFound:"""
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    if user is None:
+        raise StaffUserNotFound(username)
+    return user
+
+
+def list_staff_users(session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
+
+
+def disable_staff_user(session: Session, username: str) -> StaffUser:
+    """Disable an account: it can no longer sign in and new tips are no longer sealed to it.
+
+    :raises StaffUserNotFound:
+    """
+    user = get_staff_user(session, username)
+    user.disabled = True
+    session.flush()
+    return user

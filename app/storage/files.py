@@ -1,0 +1,289 @@
+"""Blobs as files in a local (or shared) directory: the embedded default.
+
+Layout under ``<data_dir>/blobs``::
+
+    .staged/<name>        being written or uploaded; never read
+    <name[:2]>/<name>     published; read-only from then on
+
+A blob becomes visible by hard-linking its staged file into place (atomic, and unlike a
+rename it cannot replace an existing blob), after an fsync of the file and before an fsync
+of the directory. Files are 0600, directories 0700.
+
+Modification times are set to the start of the current UTC day: a blob's mtime would
+otherwise record to the second when a tipster uploaded it (DESIGN §2.3). The kernel's ctime
+cannot be set; deployments that need more use the database backend or a filesystem mounted
+with a coarse clock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from app.storage.base import (
+    READ_CHUNK_BYTES,
+    BlobReader,
+    BlobStore,
+    BlobWriter,
+    StagedBlob,
+    check_name,
+)
+from app.storage.errors import (
+    BlobExists,
+    BlobNotFound,
+    BlobStoreUnavailable,
+    StagedOffsetMismatch,
+)
+
+STAGED_DIR = ".staged"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FileBlobStore(BlobStore):
+    def __init__(self, root: Path) -> None:
+        """Use (and create, 0700) the directory ``root`` and its staging area.
+
+        :raises OSError: the directories cannot be created (at startup, so the path is shown).
+        """
+        self.root = root
+        self._staged_dir = root / STAGED_DIR
+        root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        self._staged_dir.mkdir(mode=DIR_MODE, exist_ok=True)
+
+    # --- paths -------------------------------------------------------------------------------
+
+    def _published_path(self, name: str) -> Path:
+        return self.root / name[:2] / name
+
+    def _staged_path(self, name: str) -> Path:
+        return self._staged_dir / name
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def writer(self, name: str) -> BlobWriter:
+        return _FileWriter(self, check_name(name))
+
+    def append_staged(self, name: str, data: bytes, offset: int) -> int:
+        check_name(name)
+        if offset < 0:
+            raise StagedOffsetMismatch(self.staged_size(name), offset)
+        if self.exists(name):
+            raise BlobExists("blob already published")
+        staged = self._staged_path(name)
+        flags = os.O_WRONLY | os.O_APPEND | _OPEN_FLAGS | (os.O_CREAT if offset == 0 else 0)
+        try:
+            fd = os.open(staged, flags, FILE_MODE)
+        except FileNotFoundError:
+            raise StagedOffsetMismatch(0, offset) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # one append (or publish) at a time per blob
+            self._check_still_staged(fd, name, offset)
+            size = os.fstat(fd).st_size
+            if size != offset:
+                raise StagedOffsetMismatch(size, offset)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)  # the client is told these bytes are safe
+            except BaseException:
+                os.ftruncate(fd, offset)
+                raise
+            _blur_mtime(fd)
+        finally:
+            os.close(fd)
+        if offset == 0:
+            _blur_mtime(self._staged_dir)
+        return offset + len(data)
+
+    def staged_size(self, name: str) -> int:
+        try:
+            return os.stat(self._staged_path(check_name(name)), follow_symlinks=False).st_size
+        except FileNotFoundError:
+            return 0
+
+    def publish(self, name: str) -> None:
+        check_name(name)
+        staged = self._staged_path(name)
+        try:
+            fd = os.open(staged, os.O_RDONLY | _OPEN_FLAGS)
+        except FileNotFoundError:
+            if self.exists(name):
+                raise BlobExists("blob already published") from None
+            raise BlobNotFound("nothing staged under this name") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._check_still_staged(fd, name, None)
+            self._make_visible(fd, name)
+        finally:
+            os.close(fd)
+
+    def _check_still_staged(self, fd: int, name: str, offset: int | None) -> None:
+        """After taking the lock: is our file still the staged one (not published/discarded)?"""
+        opened = os.fstat(fd)
+        try:
+            current = os.stat(self._staged_path(name), follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (
+            opened.st_dev,
+            opened.st_ino,
+        ):
+            return
+        if self.exists(name):
+            raise BlobExists("blob already published")
+        if offset is None:
+            raise BlobNotFound("nothing staged under this name")
+        raise StagedOffsetMismatch(self.staged_size(name), offset)
+
+    def _make_visible(self, fd: int, name: str) -> None:
+        """Publish the staged file open as ``fd``: fsync, link into place, unlink the stage.
+
+        :raises BlobExists: a blob of that name is already published.
+        """
+        _blur_mtime(fd)
+        os.fsync(fd)
+        shard = self._published_path(name).parent
+        try:
+            shard.mkdir(mode=DIR_MODE)
+            _blur_mtime(self.root)
+            _fsync_dir(self.root)
+        except FileExistsError:
+            pass
+        try:
+            os.link(self._staged_path(name), self._published_path(name), follow_symlinks=False)
+        except FileExistsError:
+            raise BlobExists("blob already published") from None
+        _blur_mtime(shard)
+        _fsync_dir(shard)
+        self._unlink_staged(name)
+
+    def discard_staged(self, name: str) -> None:
+        self._unlink_staged(check_name(name))
+
+    def _unlink_staged(self, name: str) -> None:
+        try:
+            os.unlink(self._staged_path(name))
+        except FileNotFoundError:
+            return
+        _blur_mtime(self._staged_dir)
+
+    def list_staged(self) -> Iterable[StagedBlob]:
+        staged = []
+        with os.scandir(self._staged_dir) as entries:
+            for entry in entries:
+                try:
+                    name = check_name(entry.name)
+                    modified = entry.stat(follow_symlinks=False).st_mtime
+                except (ValueError, FileNotFoundError):
+                    continue  # not a blob (e.g. a health probe), or just published
+                staged.append(StagedBlob(name, datetime.fromtimestamp(modified, UTC).date()))
+        return staged
+
+    # --- reading and deleting -----------------------------------------------------------------
+
+    def open(self, name: str) -> BlobReader:
+        path = self._published_path(check_name(name))
+        try:
+            fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+        except FileNotFoundError:
+            raise BlobNotFound("no such blob") from None
+        handle = os.fdopen(fd, "rb", buffering=0)
+        return BlobReader(iter(partial(handle.read, READ_CHUNK_BYTES), b""), handle.close)
+
+    def size(self, name: str) -> int:
+        try:
+            return os.stat(self._published_path(check_name(name)), follow_symlinks=False).st_size
+        except FileNotFoundError:
+            raise BlobNotFound("no such blob") from None
+
+    def exists(self, name: str) -> bool:
+        return self._published_path(check_name(name)).is_file()
+
+    def delete(self, name: str) -> None:
+        path = self._published_path(check_name(name))
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        else:
+            _blur_mtime(path.parent)
+            _fsync_dir(path.parent)  # a deletion (retention, purge) must survive a crash
+        self._unlink_staged(name)
+
+    def check(self) -> None:
+        try:
+            if not (self.root.is_dir() and self._staged_dir.is_dir()):
+                raise FileNotFoundError
+            # An unnamed temporary file where possible (O_TMPFILE): proves we can write.
+            with tempfile.TemporaryFile(dir=self._staged_dir):
+                pass
+        except OSError:
+            raise BlobStoreUnavailable("blob directory is missing or not writable") from None
+
+
+class _FileWriter(BlobWriter):
+    def __init__(self, store: FileBlobStore, name: str) -> None:
+        super().__init__(name)
+        self._store = store
+        self._fd: int | None = None
+
+    def _begin(self) -> None:
+        if self._store.exists(self.name):
+            raise BlobExists("blob already published")
+        try:
+            self._fd = os.open(
+                self._store._staged_path(self.name),
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS,
+                FILE_MODE,
+            )
+        except FileExistsError:
+            raise BlobExists("blob is already being written") from None
+        # Held until published or removed: a stray append_staged waits, then sees BlobExists.
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        _blur_mtime(self._store._staged_dir)
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        _write_all(self._fd, data)
+        _blur_mtime(self._fd)
+
+    def _commit(self) -> None:
+        assert self._fd is not None
+        self._store._make_visible(self._fd, self.name)
+        self._close()
+
+    def _abort(self) -> None:
+        self._close()
+        self._store._unlink_staged(self.name)
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _blur_mtime(target: int | Path) -> None:
+    """Set access and modification times to the start of the UTC day (DESIGN §2.3)."""
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    os.utime(target, (day, day))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,13 @@
+"""Blueprints: thin views that parse a request, call one service, render."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(flask_app: Flask) -> None:
+    from app.web.public import bp as public_bp
+    from app.web.tipster import bp as tipster_bp
+
+    flask_app.register_blueprint(public_bp)
+    flask_app.register_blueprint(tipster_bp)

@@ -1,0 +1,40 @@
+"""The deployment files keep the promises: no access logs, no buffering of plaintext uploads."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+from app.server import gunicorn_options
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_gunicorn_config_has_no_access_log_and_matches_tipline_serve() -> None:
+    settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert settings["accesslog"] is None
+    served = gunicorn_options("127.0.0.1", 5000, 4)
+    for name in ("worker_class", "threads", "timeout", "accesslog", "bind", "workers"):
+        assert settings[name] == served[name], name
+
+
+def test_nginx_logs_no_access_and_streams_uploads() -> None:
+    conf = (DEPLOY / "nginx.conf").read_text()
+    assert "access_log off;" in conf
+    assert "proxy_request_buffering off;" in conf
+    assert "proxy_set_header X-Real-IP" not in conf
+    assert "listen 127.0.0.1:" in conf
+
+
+def test_onion_service_points_at_nginx() -> None:
+    torrc = (DEPLOY / "torrc").read_text()
+    nginx_port = "8080"
+    assert f"HiddenServicePort 80 127.0.0.1:{nginx_port}" in torrc
+    assert f"listen 127.0.0.1:{nginx_port}" in (DEPLOY / "nginx.conf").read_text()
+    assert "HiddenServiceVersion 3" in torrc
+
+
+def test_systemd_unit_forbids_core_dumps_and_shares_no_tmp() -> None:
+    unit = (DEPLOY / "tipline.service").read_text()
+    for directive in ("LimitCORE=0", "PrivateTmp=true", "UMask=0077", "NoNewPrivileges=true"):
+        assert directive in unit

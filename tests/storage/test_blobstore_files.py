@@ -1,0 +1,108 @@
+"""The file backend: permissions, atomic placement, no leftovers, day-granular times."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from app.storage import BlobStoreUnavailable, FileBlobStore, make_blob_store
+
+DAY = 86_400
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """Prove the modes come from the store, not from a kind umask."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def all_files(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*") if not path.is_dir())
+
+
+def test_make_blob_store_puts_file_blobs_under_the_data_dir(data_dir: Path) -> None:
+    store = make_blob_store("file", data_dir=data_dir, engine=create_engine("sqlite://"))
+    assert isinstance(store, FileBlobStore)
+    assert store.root == data_dir / "blobs"
+    with pytest.raises(ValueError, match="unknown blob store"):
+        make_blob_store("s3", data_dir=data_dir, engine=create_engine("sqlite://"))
+
+
+def test_files_are_0600_and_directories_0700(data_dir: Path, permissive_umask: None) -> None:
+    root = data_dir / "fresh" / "blobs"
+    store = FileBlobStore(root)
+    published, staged = str(uuid.uuid4()), str(uuid.uuid4())
+    with store.writer(published) as blob:
+        blob.write(b"ciphertext")
+    store.append_staged(staged, b"partial", 0)
+
+    assert mode(root) == mode(root / ".staged") == mode(root / published[:2]) == 0o700
+    assert mode(root / published[:2] / published) == 0o600
+    assert mode(root / ".staged" / staged) == 0o600
+
+
+def test_a_failed_write_leaves_no_file_behind(data_dir: Path) -> None:
+    store = FileBlobStore(data_dir / "blobs")
+    with pytest.raises(OSError, match="disk full"), store.writer(str(uuid.uuid4())) as blob:
+        blob.write(os.urandom(100_000))
+        raise OSError("disk full")
+    assert all_files(data_dir) == []
+
+
+def test_publishing_leaves_exactly_one_file(data_dir: Path) -> None:
+    store = FileBlobStore(data_dir / "blobs")
+    name = str(uuid.uuid4())
+    store.append_staged(name, b"a", 0)
+    store.append_staged(name, b"b", 1)
+    store.publish(name)
+    assert all_files(data_dir) == [data_dir / "blobs" / name[:2] / name]
+
+
+def test_modification_times_say_only_the_day(data_dir: Path) -> None:
+    """A precise mtime would record when a tipster uploaded (DESIGN §2.3)."""
+    store = FileBlobStore(data_dir / "blobs")
+    published, staged = str(uuid.uuid4()), str(uuid.uuid4())
+    with store.writer(published) as blob:
+        blob.write(b"ciphertext")
+    store.append_staged(staged, b"partial", 0)
+    root = data_dir / "blobs"
+    for path in (root / published[:2] / published, root / ".staged" / staged, root / published[:2]):
+        assert path.stat().st_mtime % DAY == 0, path
+
+
+def test_reading_does_not_follow_a_planted_symlink(data_dir: Path, tmp_path: Path) -> None:
+    store = FileBlobStore(data_dir / "blobs")
+    name = str(uuid.uuid4())
+    secret = tmp_path / "elsewhere"
+    secret.write_bytes(b"not a blob")
+    (data_dir / "blobs" / name[:2]).mkdir()
+    (data_dir / "blobs" / name[:2] / name).symlink_to(secret)
+    with pytest.raises(OSError):
+        b"".join(store.open(name))
+
+
+def test_check_fails_without_revealing_the_path(data_dir: Path) -> None:
+    store = FileBlobStore(data_dir / "blobs")
+    (data_dir / "blobs" / ".staged").rmdir()
+    with pytest.raises(BlobStoreUnavailable) as failure:
+        store.check()
+    assert str(data_dir) not in str(failure.value)
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+
+
+def test_check_leaves_nothing_behind(data_dir: Path) -> None:
+    store = FileBlobStore(data_dir / "blobs")
+    store.check()
+    assert all_files(data_dir) == []
