@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported lazily: the offline CLI must run without it
+    from flask import Flask
 
-from app.config import Config
+    from app.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +18,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     :raises ConfigError: the environment's config is unusable (only when ``config`` is None).
     """
+    from flask import Flask
+
     from app import context, i18n, security
+    from app.config import Config
     from app.web import register_blueprints
     from app.web.errors import register_error_handlers
     from app.web.requests import NoSpoolRequest

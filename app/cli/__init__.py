@@ -1,35 +1,69 @@
 """The ``tipline`` command: run, administer and (offline) decrypt.
 
 Every sub-command that touches the instance reads the same ``TIPLINE_*`` configuration as the
-web app. Failures print one line and exit with status 2.
+web app. Failures print one line and exit with status 2. Sub-commands are imported only when
+used, so ``tipline keys`` and ``tipline decrypt`` run on an offline machine that has nothing
+but click and the crypto package's dependencies.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from app.cli.admin import desks_group, users_group
-from app.cli.instance import db_group, demo_command, init_command, serve_command
-from app.cli.offline import decrypt_command, keys_group
+COMMANDS = {
+    "init": "app.cli.instance:init_command",
+    "serve": "app.cli.instance:serve_command",
+    "db": "app.cli.instance:db_group",
+    "demo": "app.cli.instance:demo_command",
+    "desks": "app.cli.admin:desks_group",
+    "users": "app.cli.admin:users_group",
+    "keys": "app.cli.offline:keys_group",
+    "decrypt": "app.cli.offline:decrypt_command",
+}
+SHORT_HELP = {
+    "init": "Create the data directory and its secrets (0600).",
+    "serve": "Serve the web app (gunicorn, no access log).",
+    "db": "Database schema commands (Alembic migrations).",
+    "demo": "Set up a demo instance: init, migrate, seed (once).",
+    "desks": "Desks: the teams that receive tips.",
+    "users": "Staff accounts: admins, prosecutors, case officers.",
+    "keys": "Offline recovery keys (no database needed).",
+    "decrypt": "Decrypt an evidence bundle offline (no database needed).",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """Loads a sub-command's module only when that sub-command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP[name]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 def cli() -> None:
     """Tipline: an anonymous, end-to-end encrypted tip line for online wildlife trafficking.
 
     Configuration comes from TIPLINE_* environment variables (see README.md); secrets not set
     there are read from the data directory, created by 'tipline init'.
     """
-
-
-cli.add_command(init_command)
-cli.add_command(serve_command)
-cli.add_command(db_group)
-cli.add_command(demo_command)
-cli.add_command(desks_group)
-cli.add_command(users_group)
-cli.add_command(keys_group)
-cli.add_command(decrypt_command)
 
 
 def main() -> None:

@@ -164,3 +164,28 @@ def test_a_recovery_key_file_adds_its_public_half_to_a_desk(
     broken.write_text('{"format": "tipline-key", "public_key": "AAAA", "key_id": "00"}')
     refused = CliRunner().invoke(cli, ["desks", "add-recovery-key", "france", str(broken)], env=env)
     assert refused.exit_code == 2 and "not a valid Tipline key file" in refused.output
+
+
+OFFLINE_PROBE = """
+import sys
+class RefuseServerLibraries:
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in ('flask', 'sqlalchemy', 'werkzeug', 'alembic', 'psycopg'):
+            raise ImportError('not on an offline machine: ' + name)
+sys.meta_path.insert(0, RefuseServerLibraries())
+from app.cli import main
+sys.argv = ['tipline', 'keys', 'generate', '--out', sys.argv[1]]
+main()
+"""
+
+
+def test_offline_commands_run_without_any_server_library(tmp_path: Path) -> None:
+    key_file = tmp_path / "offline.json"
+    completed = subprocess.run(
+        [sys.executable, "-c", OFFLINE_PROBE, str(key_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert key_file.exists()
