@@ -11,7 +11,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import nacl.utils
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import DomainError
 from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState, TipStatus
+from app.services.deadlines import acknowledgement_due, feedback_due
 from app.services.desks import desk_recipients
 from app.services.objects import ObjectBatch
 from app.services.spool import EncryptedSpool
@@ -29,7 +30,6 @@ from crypto.datakeys import commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
 from crypto.metadata import file_metadata, report_metadata
 
-ACKNOWLEDGEMENT_DAYS = 7  # EU Directive 2019/1937, art. 9(1)(b)
 MAX_FILENAME_CHARS = 200
 MAX_CONTENT_TYPE_CHARS = 200
 CODE_LANGUAGES = {
@@ -168,7 +168,8 @@ class TipIntake:
             internal_commitment=commitments[Scope.INTERNAL],
             status=TipStatus.RECEIVED,
             received_on=today,
-            ack_due_on=today + timedelta(days=ACKNOWLEDGEMENT_DAYS),
+            ack_due_on=acknowledgement_due(today),
+            feedback_due_on=feedback_due(today, None, extended=False),
             last_activity_on=today,
             activity_seq=next_activity_seq(session),
         )

@@ -236,3 +236,20 @@ def test_a_file_part_anywhere_else_is_refused_not_spooled(
     )
     assert response.status_code == 400
     assert files_under(private_tmpdir) == []
+
+
+def test_a_new_tip_carries_its_legal_deadlines_and_day_granular_dates(
+    app: Flask, client: FlaskClient, desk: ReceivingDesk
+) -> None:
+    from datetime import UTC, datetime
+
+    from app.services.deadlines import acknowledgement_due, feedback_due
+
+    assert submit_report(client, desk.slug, {"description": "rhino horn"}).code
+    session = app.extensions["tipline.sessions"]()
+    tip = session.scalars(select(Tip)).one()
+    session.close()
+    today = datetime.now(UTC).date()
+    assert tip.received_on == today and tip.last_activity_on == today
+    assert tip.ack_due_on == acknowledgement_due(today)
+    assert tip.feedback_due_on == feedback_due(today, None, extended=False)
