@@ -21,6 +21,8 @@ COMMANDS = {
     "users": "app.cli.admin:users_group",
     "keys": "app.cli.offline:keys_group",
     "decrypt": "app.cli.offline:decrypt_command",
+    "audit": "app.cli.maintenance:audit_group",
+    "purge": "app.cli.maintenance:purge_command",
 }
 SHORT_HELP = {
     "init": "Create the data directory and its secrets (0600).",
@@ -31,6 +33,8 @@ SHORT_HELP = {
     "users": "Staff accounts: admins, prosecutors, case officers.",
     "keys": "Offline recovery keys (no database needed).",
     "decrypt": "Decrypt an evidence bundle offline (no database needed).",
+    "audit": "Verify the hash-chained audit log.",
+    "purge": "Delete closed tips past their desk's retention period.",
 }
 
 

@@ -1,0 +1,51 @@
+"""Maintenance commands: the audit chain check and the retention purge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from app.cli.common import CommandFailed, load_config, transaction
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log of staff actions."""
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Check the whole chain; name the first edited, deleted or reordered entry."""
+    from app.services.audit import verify_chain
+
+    config = load_config()
+    with transaction(config) as session:
+        result = verify_chain(session)
+    if not result.intact:
+        raise CommandFailed(
+            f"audit log broken at event {result.first_bad_event_id}: {result.reason} "
+            f"({result.events_checked} events before it are intact)"
+        )
+    click.echo(f"audit log intact: {result.events_checked} events")
+
+
+@click.command("purge")
+def purge_command() -> None:
+    """Delete closed tips past their desk's retention period (keys first, then data)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.retention import purge_expired
+    from app.storage import make_blob_store
+
+    config = load_config()
+    engine = make_engine(config.database_url)
+    session = make_session_factory(engine)()
+    try:
+        blob_store = make_blob_store(
+            config.blob_store.value, data_dir=config.data_dir, engine=engine
+        )
+        report = purge_expired(session, blob_store, now=datetime.now(UTC))
+    finally:
+        session.close()
+        engine.dispose()
+    click.echo(f"purged {report.tips} closed tips ({report.blobs} encrypted objects)")

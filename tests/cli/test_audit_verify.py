@@ -1,0 +1,91 @@
+"""`tipline audit verify` names the first edited, deleted or reordered audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, text
+
+from app.cli import cli
+from app.db import make_engine, make_session_factory
+from app.instance import init_instance
+from app.services.audit import record
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    init_instance(tmp_path / "instance")
+    return {"TIPLINE_DATA_DIR": str(tmp_path / "instance"), "TIPLINE_DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def audit_engine(database_url: str) -> Engine:
+    engine = make_engine(database_url)
+    session = make_session_factory(engine)()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for number in range(5):
+        record(
+            session,
+            action=f"tip.action{number}",
+            now=start + timedelta(minutes=number),
+            tip_id=f"00000000-0000-4000-8000-00000000000{number}",
+            details={"n": number},
+        )
+    session.commit()
+    session.close()
+    return engine
+
+
+def verify(env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["audit", "verify"], env=env)
+    return result.exit_code, result.output
+
+
+def event_ids(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [
+            row[0] for row in connection.execute(text("SELECT id FROM audit_events ORDER BY id"))
+        ]
+
+
+def test_an_untouched_log_verifies(env: dict[str, str], audit_engine: Engine) -> None:
+    assert verify(env) == (0, "audit log intact: 5 events\n")
+
+
+def edit(engine: Engine, ids: list[int]) -> int:
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE audit_events SET action = 'tip.nothing' WHERE id = :id"), {"id": ids[2]}
+        )
+    return ids[2]
+
+
+def delete(engine: Engine, ids: list[int]) -> int:
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[1]})
+    return ids[2]  # the entry after the gap no longer links
+
+
+def reorder(engine: Engine, ids: list[int]) -> int:
+    # Swap the positions of two entries by exchanging their ids.
+    parking = 10**9
+    with engine.begin() as connection:
+        for old, new in ((ids[1], parking), (ids[3], ids[1]), (parking, ids[3])):
+            connection.execute(
+                text("UPDATE audit_events SET id = :new WHERE id = :old"), {"new": new, "old": old}
+            )
+    return ids[1]
+
+
+@pytest.mark.parametrize("tamper", [edit, delete, reorder])
+def test_tampering_is_detected_and_the_first_bad_entry_named(
+    env: dict[str, str], audit_engine: Engine, tamper: Callable[[Engine, list[int]], int]
+) -> None:
+    first_bad = tamper(audit_engine, event_ids(audit_engine))
+    code, output = verify(env)
+    assert code == 2
+    assert f"audit log broken at event {first_bad}:" in output
