@@ -38,3 +38,11 @@ def test_systemd_unit_forbids_core_dumps_and_shares_no_tmp() -> None:
     unit = (DEPLOY / "tipline.service").read_text()
     for directive in ("LimitCORE=0", "PrivateTmp=true", "UMask=0077", "NoNewPrivileges=true"):
         assert directive in unit
+
+
+def test_retention_purge_runs_daily_through_the_tipline_command() -> None:
+    service = (DEPLOY / "tipline-purge.service").read_text()
+    timer = (DEPLOY / "tipline-purge.timer").read_text()
+    assert "ExecStart=/opt/tipline/.venv/bin/tipline purge" in service
+    assert "LimitCORE=0" in service
+    assert "OnCalendar=daily" in timer
