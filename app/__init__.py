@@ -51,6 +51,20 @@ def create_app(config: Config | None = None) -> Flask:
     i18n.init_app(flask_app)
     register_blueprints(flask_app)
     register_error_handlers(flask_app)
+    _add_tipline_commands(flask_app)
     # Templates get what they need explicitly; never the whole config (secrets live there).
     flask_app.jinja_env.globals.pop("config", None)
     return flask_app
+
+
+def _add_tipline_commands(flask_app: Flask) -> None:
+    """`flask --app app COMMAND` reaches the same commands as `tipline COMMAND`."""
+    import click
+
+    from app.cli import cli as tipline_cli
+
+    context = click.Context(tipline_cli)
+    for name in tipline_cli.list_commands(context):
+        command = tipline_cli.get_command(context, name)
+        if command is not None:
+            flask_app.cli.add_command(command, name)

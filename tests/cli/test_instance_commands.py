@@ -189,3 +189,18 @@ def test_offline_commands_run_without_any_server_library(tmp_path: Path) -> None
     )
     assert completed.returncode == 0, completed.stderr
     assert key_file.exists()
+
+
+def test_the_commands_are_reachable_through_flask_too(env: dict[str, str]) -> None:
+    run(env, "init")
+    flask = Path(sys.executable).with_name("flask")
+    completed = subprocess.run(
+        [str(flask), "--app", "app", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert completed.returncode == 0, completed.stderr
+    for command in ("desks", "users", "audit", "purge", "decrypt"):
+        assert f"  {command} " in completed.stdout
