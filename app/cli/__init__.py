@@ -23,6 +23,7 @@ COMMANDS = {
     "decrypt": "app.cli.offline:decrypt_command",
     "audit": "app.cli.maintenance:audit_group",
     "purge": "app.cli.maintenance:purge_command",
+    "purge-drafts": "app.cli.drafts:purge_drafts_command",
 }
 SHORT_HELP = {
     "init": "Create the data directory and its secrets (0600).",
@@ -35,6 +36,7 @@ SHORT_HELP = {
     "decrypt": "Decrypt an evidence bundle offline (no database needed).",
     "audit": "Verify the hash-chained audit log.",
     "purge": "Delete closed tips past their desk's retention period.",
+    "purge-drafts": "Delete unfinished browser uploads (drafts) older than 24 hours.",
 }
 
 

@@ -28,6 +28,7 @@ from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
 from crypto.datakeys import commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
+from crypto.keys import KeyPair
 from crypto.metadata import file_metadata, report_metadata
 
 MAX_FILENAME_CHARS = 200
@@ -59,6 +60,36 @@ class IssuedCode:
     tip_id: str
     code: str
     language: str
+
+
+@dataclass(frozen=True)
+class TipsterCredentials:
+    """A fresh code and what the tip stores about it: salt, lookup digest, public key.
+
+    ``code`` is shown to the tipster once and never stored; ``keypair.secret_key`` is not
+    needed after the thread key is sealed to ``keypair.public_key``.
+    """
+
+    code: str
+    language: str
+    tip_salt: bytes
+    lookup_digest: bytes
+    keypair: KeyPair
+
+
+def issue_code(lang: str, pepper: bytes) -> TipsterCredentials:
+    """Draw a code in the tipster's language and derive its lookup digest and key pair."""
+    language = code_language_for(lang)
+    code = generate_code(language)
+    canonical = parse_code(code, language)
+    tip_salt = nacl.utils.random(TIP_SALT_BYTES)
+    return TipsterCredentials(
+        code=code,
+        language=language,
+        tip_salt=tip_salt,
+        lookup_digest=lookup_digest(pepper, canonical),
+        keypair=tipster_keypair(canonical, tip_salt),
+    )
 
 
 def code_language_for(locale: str) -> str:
@@ -148,11 +179,8 @@ class TipIntake:
         # The report leads the thread, although files were encrypted first as they streamed in.
         self.objects.written.insert(0, self.objects.written.pop())
 
-        language = code_language_for(lang)
-        code = generate_code(language)
-        canonical = parse_code(code, language)
-        tip_salt = nacl.utils.random(TIP_SALT_BYTES)
-        tipster = tipster_keypair(canonical, tip_salt)
+        issued = issue_code(lang, pepper)
+        tipster = issued.keypair
         raw_tip_id = id_from_str(self.tip_id)
         commitments = {
             scope: commitment(key, raw_tip_id, scope.value) for scope, key in self.data_keys.items()
@@ -161,8 +189,8 @@ class TipIntake:
             id=self.tip_id,
             desk_id=self.desk.id,
             state=TipState.SUBMITTED,
-            lookup_digest=lookup_digest(pepper, canonical),
-            tip_salt=tip_salt,
+            lookup_digest=issued.lookup_digest,
+            tip_salt=issued.tip_salt,
             tipster_public_key=tipster.public_key,
             thread_commitment=commitments[Scope.THREAD],
             internal_commitment=commitments[Scope.INTERNAL],
@@ -196,7 +224,7 @@ class TipIntake:
         session.add_all(sealed)
         self.objects.rows(session, author=Author.TIPSTER, today=today)
         session.flush()
-        return IssuedCode(tip_id=self.tip_id, code=code, language=language)
+        return IssuedCode(tip_id=self.tip_id, code=issued.code, language=issued.language)
 
     def abort(self) -> None:
         """Remove every blob this intake wrote; the caller rolls the transaction back."""

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.context import get_blob_store, get_config, get_db
 from app.models import ObjectKind, Scope
-from app.security import csrf, limiter
+from app.security import allows_scripts, csrf, limiter
 from app.services import desks as desk_service
 from app.services import tipster as tipster_service
 from app.services.intake import TipIntake, add_uploaded_file
@@ -70,6 +70,7 @@ def choose_desk() -> str:
 
 
 @bp.get("/submit/report")
+@allows_scripts
 def report_form() -> str:
     desk = desk_service.desk_for_country(get_db(), request.args.get("country", "unknown"))
     return render_template("tipster/report_form.html", desk=desk, fields=REPORT_FIELDS, values={})

@@ -1,0 +1,339 @@
+"""Benchmark: the JavaScript intake, server side and browser side.
+
+1. Server ingest. Starts `tipline serve` (gunicorn, one worker) on a fresh demo instance,
+   opens a draft for a --size-mib file through /api/v1 and uploads its ciphertext in 4 MiB
+   chunk batches over one keep-alive loopback connection, then finalizes. Prints the ingest
+   throughput against a raw write of the same bytes, in the same batches, to a file on the
+   same disk in the same run (target >= 0.5), and the worker's peak RSS growth (target
+   <= 64 MiB). The server cannot tell ciphertext from random bytes, so random bytes stand in.
+2. Browser-side encryption. In Debian's Chromium (with WebAssembly, then without), the
+   protocol module the page uses (static/js/tipline_protocol.mjs on libsodium.js) encrypts a
+   --browser-mib object; printed beside Node running the same module on the same library
+   build, and beside the page's streaming SHA-256 (the evidence hash pass).
+
+Run: .venv/bin/python bench/intake_js.py [--size-mib 1024] [--browser-mib 256]
+Never run as a timed test: these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from crypto.datakeys import SCOPES, commitment, generate_data_key, seal_data_key
+from crypto.ids import id_from_str
+from crypto.keys import key_id
+from crypto.layout import ciphertext_length, padded_length
+from crypto.metadata import encode_metadata, file_metadata, report_metadata
+
+REPO = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+BATCH = 64 * (65536 + 17)  # what static/js/upload.mjs sends after the first batch
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+sys.path.insert(0, str(REPO / "bench"))
+from intake_nojs import free_port, rss_kib, worker_pid  # noqa: E402
+
+
+def object_size(metadata: dict[str, Any], body_size: int) -> int:
+    return ciphertext_length(padded_length(4 + len(encode_metadata(metadata)) + body_size))
+
+
+def batches(total: int) -> list[tuple[int, int]]:
+    """(offset, length): the header and 64 chunks first, then 64 chunks at a time."""
+    cuts, at = [], 0
+    while at < total:
+        length = min(total - at, BATCH + (24 if at == 0 else 0))
+        cuts.append((at, length))
+        at += length
+    return cuts
+
+
+class Api:
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def call(
+        self, method: str, path: str, body: bytes = b"", token: str = "", kind: str = ""
+    ) -> Any:
+        headers = {"Content-Type": kind or "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        payload = response.read()
+        if response.status >= 300:
+            sys.exit(f"{method} {path}: HTTP {response.status} {payload[:300]!r}")
+        return json.loads(payload) if payload else None
+
+
+def raw_write_seconds(directory: Path, data: bytes, sizes: list[tuple[int, int]]) -> list[float]:
+    """Seconds to write the same batches to a file in ``directory``, three times each way:
+    one fsync at the end, and one fsync per batch (as the file blob store acknowledges each
+    batch). Run after the upload, so the page cache is as warm as it was for the server."""
+    results = []
+    for fsync_each in (False, True) * 3:
+        path = directory / "raw.bin"
+        started = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        for _, length in sizes:
+            os.write(fd, data[:length])
+            if fsync_each:
+                os.fsync(fd)
+        os.fsync(fd)
+        os.close(fd)
+        results.append(time.perf_counter() - started)
+        path.unlink()
+    return sorted(results)
+
+
+def server_ingest(size: int) -> None:
+    tipline = str(Path(sys.executable).with_name("tipline"))
+    with tempfile.TemporaryDirectory(dir=REPO) as workdir:
+        env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
+        env["TIPLINE_MAX_UPLOAD_BYTES"] = str(size + 16 * MIB)
+        subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [tipline, "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    api = Api(port)
+                    api.connection.request("GET", "/healthz")
+                    api.connection.getresponse().read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            worker = worker_pid(server.pid)
+            report = report_metadata("en", {"description": "bench"})
+            evidence = file_metadata("big.bin", "application/octet-stream", size, "0" * 64)
+            plan = [("report", object_size(report, 0)), ("file", object_size(evidence, size))]
+            draft = api.call(
+                "POST",
+                "/api/v1/drafts",
+                json.dumps(
+                    {
+                        "desk": "kenya",
+                        "objects": [
+                            {"kind": kind, "ciphertext_size": total} for kind, total in plan
+                        ],
+                    }
+                ).encode(),
+            )
+            token, base = draft["token"], f"/api/v1/drafts/{draft['draft_id']}"
+            data = os.urandom(BATCH + 24)
+            rss_before = rss_kib(worker, "VmRSS")
+            started = time.perf_counter()
+            for entry, (_, total) in zip(draft["objects"], plan, strict=True):
+                for offset, length in batches(total):
+                    api.call(
+                        "POST",
+                        f"{base}/objects/{entry['object_id']}/chunks?offset={offset}",
+                        data[:length],
+                        token,
+                        "application/octet-stream",
+                    )
+            ingest_seconds = time.perf_counter() - started
+            peak = rss_kib(worker, "VmHWM")
+            tip_id = id_from_str(draft["draft_id"])
+            keys = {scope: generate_data_key() for scope in SCOPES}
+            b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+            sealed = [
+                {
+                    "key_id": r["key_id"],
+                    "scope": s,
+                    "sealed": b64(
+                        seal_data_key(keys[s], tip_id, base64.b64decode(r["public_key"]))
+                    ),
+                }
+                for r in draft["recipients"]
+                for s in SCOPES
+            ]
+            tipster = base64.b64decode(draft["tipster"]["public_key"])
+            sealed.append(
+                {
+                    "key_id": key_id(tipster),
+                    "scope": "thread",
+                    "sealed": b64(seal_data_key(keys["thread"], tip_id, tipster)),
+                }
+            )
+            started = time.perf_counter()
+            api.call(
+                "POST",
+                f"{base}/finalize",
+                json.dumps(
+                    {
+                        "commitments": {s: b64(commitment(keys[s], tip_id, s)) for s in SCOPES},
+                        "sealed_keys": sealed,
+                    }
+                ).encode(),
+                token,
+            )
+            finalize_seconds = time.perf_counter() - started
+            ingested = sum(total for _, total in plan)
+            sizes = [b for _, total in plan for b in batches(total)]
+            raw = raw_write_seconds(Path(workdir), data, sizes)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    rate = ingested / ingest_seconds / MIB
+    best, median, worst = (ingested / raw[k] / MIB for k in (0, len(raw) // 2, -1))
+    print(f"upload size                     : {size // MIB} MiB ({len(sizes)} chunk batches)")
+    print(f"server ingest through /api/v1   : {rate:8.1f} MiB/s")
+    print(f"raw write of the same batches   : {best:8.1f} MiB/s (best of 6)")
+    print(f"                                  {median:8.1f} MiB/s median, {worst:.1f} worst")
+    print(f"ratio ingest / best raw write   : {rate / best:8.3f}   (target >= 0.5)")
+    print(f"ratio ingest / median raw write : {rate / median:8.3f}")
+    print(f"finalize (publish, one commit)  : {finalize_seconds * 1000:8.1f} ms")
+    print(f"server peak RSS growth          : {(peak - rss_before) / 1024:8.1f} MiB (target <= 64)")
+
+
+# --- browser side ---------------------------------------------------------------------------
+
+ENCRYPT_JS = """
+async ({ protocolUrl, shaUrl, mib, sodium }) => {
+  const { createProtocol } = await import(protocolUrl);
+  const { Sha256 } = await import(shaUrl);
+  await sodium.ready;
+  const protocol = createProtocol(sodium);
+  const piece = new Uint8Array(4 * 1024 * 1024);
+  for (let at = 0; at < piece.length; at += 65536) {
+    crypto.getRandomValues(piece.subarray(at, at + 65536));
+  }
+  const size = mib * 1024 * 1024;
+  async function* body() { for (let done = 0; done < size; done += piece.length) yield piece; }
+  const metadata = {
+    v: 1, kind: 'file', name: 'x', type: 'application/octet-stream', size, sha256: '0'.repeat(64),
+  };
+  let started = performance.now();
+  let bytes = 0;
+  const key = protocol.generateDataKey();
+  const pieces = protocol.encryptObject(key, new Uint8Array(16), metadata, body());
+  for await (const out of pieces) bytes += out.length;
+  const encrypt = (performance.now() - started) / 1000;
+  const hash = new Sha256();
+  started = performance.now();
+  for (let done = 0; done < size; done += piece.length) hash.update(piece);
+  hash.hexDigest();
+  const sha = (performance.now() - started) / 1000;
+  return { encrypt, sha, bytes };
+}
+"""
+
+
+def browser_throughput(mib: int, wasm_mib: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    tipline = str(Path(sys.executable).with_name("tipline"))
+    protocol_url = (REPO / "static/js/tipline_protocol.mjs").as_uri()
+    sha_url = (REPO / "static/js/sha256.mjs").as_uri()
+    node_script = (
+        "import { createRequire } from 'node:module';\n"
+        f"const require = createRequire({json.dumps((REPO / 'package.json').as_uri())});\n"
+        "const sodium = require('libsodium-wrappers');\n"  # the UMD build the page loads
+        f"const run = {ENCRYPT_JS.strip()};\n"
+        f"const result = await run({{ protocolUrl: {json.dumps(protocol_url)}, "
+        f"shaUrl: {json.dumps(sha_url)}, mib: {mib}, sodium }});\n"
+        "console.log(JSON.stringify(result));\n"
+    )
+    with tempfile.TemporaryDirectory() as workdir:
+        script = Path(workdir) / "node_bench.mjs"
+        script.write_text(node_script)
+        node = json.loads(
+            subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout
+        )
+        env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
+        subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [tipline, "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        results = {}
+        try:
+            time.sleep(2)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
+                for label, init, size in (
+                    ("wasm", "", mib),
+                    ("no wasm", "delete globalThis.WebAssembly;", wasm_mib),
+                ):
+                    context = browser.new_context()
+                    if init:
+                        context.add_init_script(init)
+                    page = context.new_page()
+                    page.goto(f"http://127.0.0.1:{port}/submit/report?country=KE")
+                    page.wait_for_selector("#report-form[data-intake=ready]", timeout=60_000)
+                    results[label] = (
+                        size,
+                        page.evaluate(
+                            "(args) => ("
+                            + ENCRYPT_JS.strip()
+                            + ")({ ...args, sodium: globalThis.sodium })",
+                            {
+                                "protocolUrl": "/static/js/tipline_protocol.mjs",
+                                "shaUrl": "/static/js/sha256.mjs",
+                                "mib": size,
+                            },
+                        ),
+                    )
+                    context.close()
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    version = subprocess.run(
+        ["/usr/bin/chromium", "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    node_version = subprocess.run(
+        ["node", "--version"], capture_output=True, text=True
+    ).stdout.strip()
+
+    def row(label: str, size: int, result: dict[str, float], note: str) -> None:
+        encrypt, sha = size / result["encrypt"], size / result["sha"]
+        print(f"  {label:25} encrypt {encrypt:7.1f} MiB/s   SHA-256 {sha:7.1f} MiB/s   {note}")
+
+    print(f"browser-side encryption of a {mib} MiB object (libsodium-wrappers 0.8.4, UMD build)")
+    row("Chromium, WebAssembly", mib, results["wasm"][1], version)
+    row("Node, same module", mib, node, f"node {node_version}")
+    size, nowasm = results["no wasm"]
+    row("Chromium, no WebAssembly", size, nowasm, f"({size} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--browser-mib", type=int, default=256)
+    parser.add_argument("--no-wasm-mib", type=int, default=32)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    server_ingest(args.size_mib * MIB)
+    if not args.skip_browser:
+        browser_throughput(args.browser_mib, args.no_wasm_mib)
+
+
+if __name__ == "__main__":
+    main()
