@@ -23,6 +23,7 @@ from app.models.enums import (
     TipStatus,
     TipsterStatus,
 )
+from app.models.reads import TipRead
 from app.models.sessions import StaffSession, TipsterSession
 from app.models.staff import StaffKey, StaffUser
 from app.models.tips import EncryptedObject, SealedKey, Tip
@@ -49,6 +50,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "Tip",
+    "TipRead",
     "TipState",
     "TipStatus",
     "TipsterSession",

@@ -32,6 +32,7 @@ from app.services.objects import ObjectBatch, read_metadata, read_small_object, 
 from app.services.staff_auth import StaffContext
 from app.storage import BlobStore
 from crypto.datakeys import open_data_key
+from crypto.errors import DecryptionError
 from crypto.ids import id_from_str
 from crypto.metadata import message_metadata, note_metadata
 
@@ -59,6 +60,17 @@ class KeyNotGrantedYet(DomainError):
         super().__init__(
             "You joined this desk after this tip arrived. It becomes readable once a colleague "
             "of the desk signs in (their session grants you access)."
+        )
+
+
+class TipDamaged(DomainError):
+    status_code = 500
+    code = "tip_damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This tip's encrypted data was rejected as damaged or tampered with, so nothing of "
+            "it is shown. Tell an admin: the audit log and backups can show what changed."
         )
 
 
@@ -90,7 +102,7 @@ def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:
     :raises NotAllowedToRead: not a prosecutor, or not a member of the tip's desk.
     :raises TipNotFound: no submitted tip with this id.
     :raises KeyNotGrantedYet: a member whose key no colleague has re-sealed to yet.
-    :raises crypto.errors.DecryptionError: a sealed key or commitment is rejected.
+    :raises TipDamaged: a sealed key or commitment is rejected.
     """
     if context.user.role is not StaffRole.PROSECUTOR or context.keypair is None:
         raise NotAllowedToRead("Only prosecutors can read tips.")
@@ -107,16 +119,19 @@ def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:
     if not sealed_rows:
         raise KeyNotGrantedYet()
     commitments = {Scope.THREAD: tip.thread_commitment, Scope.INTERNAL: tip.internal_commitment}
-    keys = {
-        row.scope: open_data_key(
-            row.sealed,
-            tip_id=id_from_str(tip.id),
-            keypair=context.keypair,
-            scope=row.scope.value,
-            expected_commitment=commitments[row.scope],
-        )
-        for row in sealed_rows
-    }
+    try:
+        keys = {
+            row.scope: open_data_key(
+                row.sealed,
+                tip_id=id_from_str(tip.id),
+                keypair=context.keypair,
+                scope=row.scope.value,
+                expected_commitment=commitments[row.scope],
+            )
+            for row in sealed_rows
+        }
+    except DecryptionError:
+        raise TipDamaged() from None
     return OpenedTip(tip=tip, keys=keys)
 
 
@@ -131,11 +146,16 @@ def read_case(
     ).all()
     entries = []
     for row in rows:
-        key = opened.keys[row.scope]
-        if row.kind is ObjectKind.FILE:
-            metadata = read_metadata(blob_store, row, key)
-        else:
-            metadata, _ = read_small_object(blob_store, row, key)
+        key = opened.keys.get(row.scope)
+        if key is None:
+            continue  # a scope this prosecutor holds no key for (not yet granted)
+        try:
+            if row.kind is ObjectKind.FILE:
+                metadata = read_metadata(blob_store, row, key)
+            else:
+                metadata, _ = read_small_object(blob_store, row, key)
+        except DecryptionError:
+            raise TipDamaged() from None
         entries.append(CaseEntry(row.id, row.scope, row.kind, row.author, row.created_on, metadata))
     audit.record(
         session, action="tip.decrypted", now=now, actor_user_id=actor_id, tip_id=opened.tip.id

@@ -18,7 +18,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import DeskMembership, StaffKey, StaffRole, StaffUser, Tip
 from app.services.desks import get_desk
 from app.services.passwords import check_password_strength, hash_password
-from crypto.keys import generate_keypair
+from crypto.keys import KeyPair, generate_keypair
 from crypto.wrapping import wrap_secret_key
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -111,7 +111,13 @@ def create_staff_user(
 
 def new_staff_key(user: StaffUser, password: str, kdf: StaffKdf, now: datetime) -> StaffKey:
     """A fresh X25519 key pair whose secret half is stored only wrapped by the password."""
-    keypair = generate_keypair()
+    return wrapped_staff_key(user, generate_keypair(), password, kdf, now)
+
+
+def wrapped_staff_key(
+    user: StaffUser, keypair: KeyPair, password: str, kdf: StaffKdf, now: datetime
+) -> StaffKey:
+    """``keypair`` as a staff key row: the secret half wrapped by Argon2id of the password."""
     wrapped = wrap_secret_key(
         keypair.secret_key, password.encode("utf-8"), opslimit=kdf.opslimit, memlimit=kdf.memlimit
     )

@@ -8,6 +8,7 @@ from flask import Flask
 def register_blueprints(flask_app: Flask) -> None:
     from app.web.api import bp as api_bp
     from app.web.public import bp as public_bp
+    from app.web.staff import bp as staff_bp
     from app.web.tipster import bp as tipster_bp
     from app.web.vendor import bp as vendor_bp
 
@@ -15,3 +16,4 @@ def register_blueprints(flask_app: Flask) -> None:
     flask_app.register_blueprint(tipster_bp)
     flask_app.register_blueprint(api_bp)
     flask_app.register_blueprint(vendor_bp)
+    flask_app.register_blueprint(staff_bp)

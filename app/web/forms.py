@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 
@@ -25,3 +25,28 @@ class BurnCodeForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button that changes something (logout): only the CSRF token."""
+
+
+class StaffLoginForm(FlaskForm):
+    username = StringField("User name", validators=[InputRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+
+
+class InvitationForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[InputRequired(), Length(max=1024)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField("Current password", validators=[InputRequired(), Length(max=1024)])
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[InputRequired(), Length(max=1024)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+
+
+class StaffTextForm(FlaskForm):
+    """A reply to the tipster or an internal note (the length rule lives in the service)."""
+
+    text = TextAreaField("Text", validators=[Length(max=40_000)])

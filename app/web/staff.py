@@ -1,0 +1,444 @@
+"""Staff pages: sign-in with two factors, the inbox, and (prosecutors only) reading tips.
+
+Views stay thin: they parse the request, call one service, render. Whatever a tipster wrote is
+rendered as escaped text by Jinja's autoescaping and never turned into links or HTML.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.context import get_blob_store, get_config, get_db
+from app.errors import DomainError
+from app.models import ObjectKind, Scope, StaffRole, StaffUser, TipStatus
+from app.security import csrf, limiter
+from app.services import audit, casefile, inbox, key_grants
+from app.services import staff_auth as auth
+from app.services.report_form import REPORT_FIELDS
+from app.web.forms import (
+    EmptyForm,
+    InvitationForm,
+    PasswordChangeForm,
+    StaffLoginForm,
+    StaffTextForm,
+)
+from app.web.staff_auth import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_staff,
+    now,
+    safe_next,
+    session_limits,
+    set_session_cookie,
+    staff_required,
+)
+from crypto.keys import KeyPair
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+READERS = (StaffRole.PROSECUTOR,)
+CASE_WORKERS = (StaffRole.PROSECUTOR, StaffRole.OFFICER)
+
+
+# Links to other staff areas, shown in the menu when their blueprint is registered.
+NAV_LINKS = {
+    "prosecutor": [("board.index", "Board")],
+    "officer": [("board.index", "Board")],
+    "admin": [("admin.index", "Admin")],
+}
+
+
+def staff_nav_links(role: str) -> list[tuple[str, str]]:
+    return [link for link in NAV_LINKS.get(role, []) if link[0] in current_app.view_functions]
+
+
+def workflow_url(tip_id: str) -> str | None:
+    """The tip's workflow page (board blueprint), if this instance has one."""
+    if "board.tip" not in current_app.view_functions:
+        return None
+    return url_for("board.tip", tip_id=tip_id)
+
+
+@bp.record_once
+def _template_helpers(state: BlueprintSetupState) -> None:
+    state.app.jinja_env.globals["staff_nav_links"] = staff_nav_links
+    state.app.jinja_env.globals["workflow_url"] = workflow_url
+
+
+# --- Signing in and out -----------------------------------------------------------------
+
+
+def _home_for(user: StaffUser) -> str:
+    if user.role is StaffRole.ADMIN:
+        admin_home = "admin.index"
+        return url_for(admin_home if admin_home in current_app.view_functions else "staff.account")
+    return url_for("staff.inbox_view")
+
+
+def _start_session(session: Session, user: StaffUser, keypair: KeyPair | None) -> str:
+    idle, max_lifetime = session_limits()
+    moment = now()
+    cookie = auth.open_session(
+        session, user, keypair=keypair, now=moment, idle=idle, max_lifetime=max_lifetime
+    )
+    if keypair is not None:
+        key_grants.grant_waiting_colleagues(session, user, keypair, now=moment)
+    audit.record(session, action="staff.signed_in", now=moment, actor_user_id=user.id)
+    return cookie
+
+
+def _login_page(form: StaffLoginForm, error: str | None = None, status: int = 200) -> Any:
+    return render_template("staff/login.html", form=form, error=error), status
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
+    return _login_page(StaffLoginForm())
+
+
+def _login_rate_key() -> str:
+    return "staff-login:" + request.form.get("username", "")[:64].strip().lower()
+
+
+@bp.post("/login")
+@csrf.exempt  # checked below by the form itself, so that a forged sign-in counts as a failure
+@limiter.limit("10 per minute", key_func=_login_rate_key)
+def login_submit() -> ResponseReturnValue:
+    form = StaffLoginForm()
+    session = get_db()
+    config = get_config()
+    moment = now()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            auth.count_failure_for(session, form.username.data or "", moment)
+            session.commit()
+            return _login_page(
+                form, "This form expired or was not sent from this site. Please sign in again.", 400
+            )
+        return _login_page(form, "Please fill in your user name, password and one-time code.", 400)
+    password = form.password.data or ""
+    try:
+        user = auth.check_credentials(
+            session,
+            username=form.username.data or "",
+            password=password,
+            totp_code=form.totp.data or "",
+            now=moment,
+            kdf=config.staff_kdf,
+        )
+    except (auth.SignInFailed, auth.AccountLocked) as error:
+        session.commit()  # the failed attempt counts toward lockout even though we refuse
+        form.password.data = ""
+        return _login_page(form, error.message, error.status_code)
+    keypair = auth.prosecutor_keypair(session, user, password, kdf=config.staff_kdf, now=moment)
+    cookie = _start_session(session, user, keypair)
+    response = redirect(safe_next(request.args.get("next"), _home_for(user)), code=303)
+    set_session_cookie(response, cookie)
+    return response
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    auth.close_session(get_db(), request.cookies.get(SESSION_COOKIE))
+    response = redirect(url_for("staff.login"), code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", key_func=lambda: "staff-invitation", methods=["POST"])
+def invitation(token: str) -> ResponseReturnValue:
+    session = get_db()
+    config = get_config()
+    moment = now()
+    user = auth.find_invitation(session, token, moment)
+    form = InvitationForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            error = "Please fill in every field."
+        else:
+            try:
+                user, keypair = auth.accept_invitation(
+                    session,
+                    token,
+                    password=form.password.data or "",
+                    confirm=form.confirm.data or "",
+                    totp_code=form.totp.data or "",
+                    now=moment,
+                    kdf=config.staff_kdf,
+                )
+            except DomainError as failure:
+                session.commit()  # a wrong code counts toward lockout
+                error = failure.message
+            else:
+                cookie = _start_session(session, user, keypair)
+                response = redirect(_home_for(user), code=303)
+                set_session_cookie(response, cookie)
+                return response
+    return render_template(
+        "staff/invitation.html",
+        form=form,
+        user=user,
+        totp_uri=_totp_uri(user),
+        error=error,
+    ), (422 if error else 200)
+
+
+def _totp_uri(user: StaffUser) -> str:
+    import pyotp
+
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+        name=user.username, issuer_name="Tipline"
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@staff_required(StaffRole.ADMIN, StaffRole.PROSECUTOR, StaffRole.OFFICER)
+def account() -> ResponseReturnValue:
+    context = current_staff()
+    form = PasswordChangeForm()
+    error = None
+    if request.method == "POST":
+        session = get_db()
+        if not form.validate_on_submit():
+            error = "Please fill in every field."
+        else:
+            try:
+                keypair = auth.change_password(
+                    session,
+                    context.user,
+                    current=form.current.data or "",
+                    new=form.password.data or "",
+                    confirm=form.confirm.data or "",
+                    totp_code=form.totp.data or "",
+                    now=now(),
+                    kdf=get_config().staff_kdf,
+                )
+            except DomainError as failure:
+                session.commit()  # a wrong password or code counts toward lockout
+                error = failure.message
+            else:
+                audit.record(
+                    session,
+                    action="staff.password_changed",
+                    now=now(),
+                    actor_user_id=context.user.id,
+                )
+                cookie = _start_session(session, context.user, keypair)
+                response = redirect(url_for("staff.account", changed=1), code=303)
+                set_session_cookie(response, cookie)
+                return response
+    return render_template(
+        "staff/account.html",
+        form=form,
+        error=error,
+        changed=request.args.get("changed") == "1",
+        user=context.user,
+    ), (422 if error else 200)
+
+
+# --- The inbox --------------------------------------------------------------------------
+
+
+def _inbox_filter(desk_ids: set[int]) -> inbox.InboxFilter:
+    status = request.args.get("status") or None
+    desk = request.args.get("desk") or None
+    try:
+        status_value = TipStatus(status) if status else None
+        desk_id = int(desk) if desk else None
+    except ValueError:
+        raise DomainError("Unknown filter value; choose from the lists.") from None
+    if desk_id is not None and desk_id not in desk_ids:
+        desk_id = -1  # never another desk's tips: an empty page
+    return inbox.InboxFilter(
+        status=status_value, desk_id=desk_id, unread_only=request.args.get("unread") == "1"
+    )
+
+
+@bp.get("/")
+@staff_required(*CASE_WORKERS)
+def inbox_view() -> ResponseReturnValue:
+    context = current_staff()
+    session = get_db()
+    if context.keypair is not None:  # every visit is a chance to let waiting colleagues in
+        key_grants.grant_waiting_colleagues(session, context.user, context.keypair, now=now())
+    desks = inbox.member_desks(session, context.user.id)
+    filters = _inbox_filter({desk.id for desk in desks})
+    page = inbox.inbox_page(
+        session, context.user.id, filters=filters, cursor=request.args.get("after")
+    )
+    return render_template(
+        "staff/inbox.html",
+        page=page,
+        desks=desks,
+        filters=filters,
+        statuses=list(TipStatus),
+        waiting=key_grants.pending_grants(session, context.user.id),
+        can_read=context.user.role is StaffRole.PROSECUTOR,
+        logout_form=EmptyForm(),
+    )
+
+
+# --- Reading and answering a tip (prosecutors) --------------------------------------------
+
+
+def _open(tip_id: str) -> casefile.OpenedTip:
+    return casefile.open_tip(get_db(), current_staff(), tip_id)
+
+
+def _render_tip(
+    opened: casefile.OpenedTip,
+    *,
+    reply_text: str = "",
+    note_text: str = "",
+    error: str | None = None,
+    error_for: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    session = get_db()
+    context = current_staff()
+    entries = casefile.read_case(
+        session, get_blob_store(), opened, actor_id=context.user.id, now=now()
+    )
+    inbox.mark_read(session, context.user.id, opened.tip)
+    reply_form = StaffTextForm(formdata=None, text=reply_text)
+    note_form = StaffTextForm(formdata=None, text=note_text)
+    return render_template(
+        "staff/tip.html",
+        tip=opened.tip,
+        report=[e for e in entries if e.kind is ObjectKind.REPORT],
+        files=[e for e in entries if e.kind is ObjectKind.FILE],
+        thread=[e for e in entries if e.scope is Scope.THREAD and e.kind is ObjectKind.MESSAGE],
+        notes=[e for e in entries if e.kind is ObjectKind.NOTE],
+        fields=REPORT_FIELDS,
+        reply_form=reply_form,
+        note_form=note_form,
+        unread_form=EmptyForm(),
+        logout_form=EmptyForm(),
+        error=error,
+        error_for=error_for,
+        sent=request.args.get("sent"),
+    ), status
+
+
+@bp.get("/tips/<tip_id>")
+@staff_required(*READERS)
+def tip_view(tip_id: str) -> ResponseReturnValue:
+    return _render_tip(_open(tip_id))
+
+
+def _add_text(tip_id: str, scope: Scope, which: str) -> ResponseReturnValue:
+    opened = _open(tip_id)
+    form = StaffTextForm()
+    text = form.text.data or ""
+    if not form.validate_on_submit():
+        return _tip_error(opened, which, text, "The form expired; your text is below, send again.")
+    try:
+        casefile.add_staff_text(
+            get_db(),
+            get_blob_store(),
+            opened,
+            text=text,
+            scope=scope,
+            actor_id=current_staff().user.id,
+            now=now(),
+        )
+    except DomainError as failure:
+        return _tip_error(opened, which, text, failure.message)
+    inbox.mark_read(get_db(), current_staff().user.id, opened.tip)
+    return redirect(url_for("staff.tip_view", tip_id=tip_id, sent=which) + f"#{which}", code=303)
+
+
+def _tip_error(
+    opened: casefile.OpenedTip, which: str, text: str, message: str
+) -> ResponseReturnValue:
+    """Show the tip again with the error beside the form and the text kept (nothing lost)."""
+    texts = {"reply_text": text} if which == "reply" else {"note_text": text}
+    return _render_tip(opened, error=message, error_for=which, status=422, **texts)
+
+
+@bp.post("/tips/<tip_id>/reply")
+@staff_required(*READERS)
+def tip_reply(tip_id: str) -> ResponseReturnValue:
+    return _add_text(tip_id, Scope.THREAD, "reply")
+
+
+@bp.post("/tips/<tip_id>/notes")
+@staff_required(*READERS)
+def tip_note(tip_id: str) -> ResponseReturnValue:
+    return _add_text(tip_id, Scope.INTERNAL, "note")
+
+
+@bp.post("/tips/<tip_id>/unread")
+@staff_required(*READERS)
+def tip_mark_unread(tip_id: str) -> ResponseReturnValue:
+    opened = _open(tip_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    inbox.mark_unread(get_db(), current_staff().user.id, opened.tip.id)
+    return redirect(url_for("staff.inbox_view"), code=303)
+
+
+def attachment_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the exact UTF-8 name (RFC 6266, RFC 5987)."""
+    cleaned = "".join(
+        "_" if unicodedata.category(ch).startswith("C") or ch in '/\\"' else ch for ch in name
+    ).strip(" .")
+    cleaned = cleaned or "evidence"
+    fallback = (
+        unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode("ascii") or "file"
+    )
+    fallback = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in fallback)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
+
+
+@bp.get("/tips/<tip_id>/files/<object_id>")
+@staff_required(*READERS)
+def tip_download(tip_id: str, object_id: str) -> BaseResponse:
+    opened = _open(tip_id)
+    metadata, body = casefile.file_download(
+        get_db(),
+        get_blob_store(),
+        opened,
+        object_id,
+        actor_id=current_staff().user.id,
+        now=now(),
+    )
+
+    def stream() -> Iterator[bytes]:
+        # A rejected chunk raises mid-way: the connection drops short of Content-Length, so
+        # the browser reports a failed download rather than saving a damaged file.
+        yield from body
+
+    response = Response(stream(), mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = attachment_disposition(str(metadata.get("name", "")))
+    response.headers["Content-Length"] = str(int(metadata["size"]))
+    return response
+
+
+@bp.get("/home")
+@staff_required(StaffRole.ADMIN, StaffRole.PROSECUTOR, StaffRole.OFFICER)
+def home() -> BaseResponse:
+    return redirect(_home_for(current_staff().user), code=303)
