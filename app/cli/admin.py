@@ -160,6 +160,35 @@ def users_disable_command(username: str) -> None:
     click.echo(f"staff account '{username}' disabled")
 
 
+@users_group.command("join")
+@click.argument("username")
+@click.argument("slug")
+def users_join_command(username: str, slug: str) -> None:
+    """Add USERNAME to the desk SLUG.
+
+    A prosecutor reads the desk's older tips once a colleague of the desk signs in (their
+    session re-seals the tips' keys; the server alone cannot).
+    """
+    config = load_config()
+    with transaction(config) as session:
+        membership = staff_service.join_desk(session, username, slug, now=datetime.now(UTC))
+        waiting = membership.needs_key_grant
+    click.echo(f"'{username}' joined desk '{slug}'")
+    if waiting:
+        click.echo("Older tips become readable to them when a colleague of the desk signs in.")
+
+
+@users_group.command("leave")
+@click.argument("username")
+@click.argument("slug")
+def users_leave_command(username: str, slug: str) -> None:
+    """Remove USERNAME from the desk SLUG and delete their keys to its tips."""
+    config = load_config()
+    with transaction(config) as session:
+        removed = staff_service.leave_desk(session, username, slug, now=datetime.now(UTC))
+    click.echo(f"'{username}' left desk '{slug}'; {removed} sealed keys deleted")
+
+
 def read_public_key(key_file: Path) -> bytes:
     """The public key of a key file, checked against its key_id (no secret is touched)."""
     import base64

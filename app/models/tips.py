@@ -51,8 +51,10 @@ class Tip(Base):
         CheckConstraint(
             "(lookup_digest IS NULL) = (tipster_public_key IS NULL)", name="code_burnt_whole"
         ),
-        # Newest activity first, per desk, among submitted tips.
-        Index(None, "desk_id", "state", "activity_seq"),
+        # Newest activity first, per desk, among submitted tips; id breaks ties, so a keyset
+        # page is a pure index walk. The second serves the inbox's status filter.
+        Index(None, "desk_id", "state", "activity_seq", "id"),
+        Index(None, "desk_id", "state", "status", "activity_seq", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)

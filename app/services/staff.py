@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from app.config import StaffKdf
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import DeskMembership, StaffKey, StaffRole, StaffUser, Tip
+from app.services import audit
 from app.services.desks import get_desk
+from app.services.key_grants import revoke_desk_keys
 from app.services.passwords import check_password_strength, hash_password
 from crypto.keys import KeyPair, generate_keypair
 from crypto.wrapping import wrap_secret_key
@@ -96,13 +98,12 @@ def create_staff_user(
     if role is StaffRole.PROSECUTOR and password is not None:
         session.add(new_staff_key(user, password, kdf, now))
     for desk in desks:
-        has_tips = session.scalar(select(Tip.id).where(Tip.desk_id == desk.id).limit(1))
         session.add(
             DeskMembership(
                 desk_id=desk.id,
                 user_id=user.id,
                 joined_at=now,
-                needs_key_grant=role is StaffRole.PROSECUTOR and has_tips is not None,
+                needs_key_grant=role is StaffRole.PROSECUTOR and _desk_has_tips(session, desk.id),
             )
         )
     session.flush()
@@ -154,3 +155,71 @@ def disable_staff_user(session: Session, username: str) -> StaffUser:
     user.disabled = True
     session.flush()
     return user
+
+
+def _desk_has_tips(session: Session, desk_id: int) -> bool:
+    return session.scalar(select(Tip.id).where(Tip.desk_id == desk_id).limit(1)) is not None
+
+
+def join_desk(
+    session: Session, username: str, slug: str, *, now: datetime, actor_id: int | None = None
+) -> DeskMembership:
+    """Add a prosecutor or officer to a desk.
+
+    A prosecutor joining a desk that already has tips cannot read them yet: the server holds
+    no key that opens them. The next colleague of the desk who signs in re-seals them.
+
+    :raises StaffUserNotFound:
+    :raises DeskNotFound:
+    :raises InvalidInput: an admin (admins are never desk members).
+    :raises Conflict: already a member.
+    """
+    user = get_staff_user(session, username)
+    desk = get_desk(session, slug)
+    if user.role is StaffRole.ADMIN:
+        raise InvalidInput("Admins are not desk members; give desks to prosecutors and officers.")
+    if session.get(DeskMembership, (desk.id, user.id)) is not None:
+        raise Conflict(f"'{user.username}' is already a member of desk '{desk.slug}'.")
+    membership = DeskMembership(
+        desk_id=desk.id,
+        user_id=user.id,
+        joined_at=now,
+        needs_key_grant=user.role is StaffRole.PROSECUTOR and _desk_has_tips(session, desk.id),
+    )
+    session.add(membership)
+    audit.record(
+        session,
+        action="desk.member_added",
+        now=now,
+        actor_user_id=actor_id,
+        details={"desk_id": desk.id, "user_id": user.id},
+    )
+    session.flush()
+    return membership
+
+
+def leave_desk(
+    session: Session, username: str, slug: str, *, now: datetime, actor_id: int | None = None
+) -> int:
+    """Remove a member from a desk; a prosecutor's sealed keys for its tips are deleted.
+
+    Returns how many sealed keys were deleted.
+
+    :raises NotFound: not a member.
+    """
+    user = get_staff_user(session, username)
+    desk = get_desk(session, slug)
+    membership = session.get(DeskMembership, (desk.id, user.id))
+    if membership is None:
+        raise NotFound(f"'{user.username}' is not a member of desk '{desk.slug}'.")
+    removed = revoke_desk_keys(session, user.id, desk.id)
+    session.delete(membership)
+    audit.record(
+        session,
+        action="desk.member_removed",
+        now=now,
+        actor_user_id=actor_id,
+        details={"desk_id": desk.id, "user_id": user.id, "sealed_keys_deleted": removed},
+    )
+    session.flush()
+    return removed

@@ -1,5 +1,5 @@
 """The inbox's unread marks (per staff member and tip, the activity sequence last seen), and
-an index on tips.activity_seq for newest-first pages across several desks.
+indexes that let every inbox page be an index walk, whatever the number of tips.
 
 Revision ID: 0002
 Revises: 0001
@@ -38,9 +38,24 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_tip_reads_tip_id"), "tip_reads", ["tip_id"])
     op.create_index("ix_tips_activity_seq", "tips", ["activity_seq"])
+    # Keyset pages walk an index only if the tie-breaker (id) is in it.
+    op.drop_index("ix_tips_desk_id_state_activity_seq", table_name="tips")
+    op.create_index(
+        "ix_tips_desk_id_state_activity_seq_id", "tips", ["desk_id", "state", "activity_seq", "id"]
+    )
+    op.create_index(
+        "ix_tips_desk_id_state_status_activity_seq_id",
+        "tips",
+        ["desk_id", "state", "status", "activity_seq", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tips_desk_id_state_status_activity_seq_id", table_name="tips")
+    op.drop_index("ix_tips_desk_id_state_activity_seq_id", table_name="tips")
+    op.create_index(
+        "ix_tips_desk_id_state_activity_seq", "tips", ["desk_id", "state", "activity_seq"]
+    )
     op.drop_index("ix_tips_activity_seq", table_name="tips")
     op.drop_index(op.f("ix_tip_reads_tip_id"), table_name="tip_reads")
     op.drop_table("tip_reads")

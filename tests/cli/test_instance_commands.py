@@ -13,15 +13,6 @@ from click.testing import CliRunner, Result
 from app.cli import cli
 
 
-@pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    return {
-        "TIPLINE_DATA_DIR": str(tmp_path / "instance"),
-        "TIPLINE_DATABASE_URL": database_url,
-        "TIPLINE_ENV": "testing",
-    }
-
-
 def run(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
