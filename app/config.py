@@ -97,6 +97,12 @@ class Config:
             max_upload_bytes=_parse_positive_int(
                 env_vars, "TIPLINE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES
             ),
+            staff_session_idle_minutes=_parse_positive_int(
+                env_vars, "TIPLINE_STAFF_SESSION_IDLE_MINUTES", 30
+            ),
+            staff_session_max_hours=_parse_positive_int(
+                env_vars, "TIPLINE_STAFF_SESSION_MAX_HOURS", 12
+            ),
         )
 
 

@@ -53,6 +53,8 @@ def test_secrets_never_appear_in_the_config_repr(tmp_path: Path) -> None:
         ("TIPLINE_ENV", "staging", "TIPLINE_ENV='staging' is not one of"),
         ("TIPLINE_BLOB_STORE", "s3", "TIPLINE_BLOB_STORE='s3' is not one of"),
         ("TIPLINE_MAX_UPLOAD_BYTES", "lots", "TIPLINE_MAX_UPLOAD_BYTES='lots' is not a whole"),
+        ("TIPLINE_STAFF_SESSION_IDLE_MINUTES", "0", "TIPLINE_STAFF_SESSION_IDLE_MINUTES must be"),
+        ("TIPLINE_STAFF_SESSION_MAX_HOURS", "12h", "TIPLINE_STAFF_SESSION_MAX_HOURS='12h' is not"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(
