@@ -44,6 +44,34 @@ def pending_grants(session: Session, user_id: int) -> int:
     )
 
 
+def tips_awaiting_access(session: Session, user_id: int) -> int:
+    """How many tips of this prosecutor's desks they cannot open until a colleague signs in.
+
+    Counted only on desks where they are still waiting, so it costs nothing once granted.
+    """
+    key_id = session.scalar(select(StaffKey.key_id).where(StaffKey.user_id == user_id))
+    waiting_desks = select(DeskMembership.desk_id).where(
+        DeskMembership.user_id == user_id, DeskMembership.needs_key_grant.is_(True)
+    )
+    if key_id is None or session.scalar(waiting_desks.limit(1)) is None:
+        return 0
+    sealed_to_me = select(SealedKey.id).where(
+        SealedKey.tip_id == Tip.id, SealedKey.key_id == key_id
+    )
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Tip)
+            .where(
+                Tip.desk_id.in_(waiting_desks),
+                Tip.state == TipState.SUBMITTED,
+                ~sealed_to_me.exists(),
+            )
+        )
+        or 0
+    )
+
+
 def grant_waiting_colleagues(
     session: Session, granter: StaffUser, keypair: KeyPair, *, now: datetime
 ) -> int:

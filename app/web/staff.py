@@ -296,6 +296,7 @@ def inbox_view() -> ResponseReturnValue:
         filters=filters,
         statuses=list(TipStatus),
         waiting=key_grants.pending_grants(session, context.user.id),
+        locked=key_grants.tips_awaiting_access(session, context.user.id),
         can_read=context.user.role is StaffRole.PROSECUTOR,
         logout_form=EmptyForm(),
     )

@@ -294,11 +294,14 @@ def test_a_late_prosecutor_reads_older_tips_after_a_colleague_signs_in(
 
     late_client = app.test_client()
     sign_in(app, late_client, late)
-    assert late_client.get(f"/staff/tips/{tip_id}").status_code == 409
+    assert "1 tip of your desks will become readable" in late_client.get("/staff/").text
+    refused = late_client.get(f"/staff/tips/{tip_id}")
+    assert refused.status_code == 409 and "once a colleague" in refused.text
     first_client = app.test_client()
     sign_in(app, first_client, first)
     assert "waiting" not in first_client.get("/staff/").get_data(as_text=True)
     assert canary in late_client.get(f"/staff/tips/{tip_id}").get_data(as_text=True)
+    assert "will become readable" not in late_client.get("/staff/").text
 
     # Leaving the desk deletes the leaver's sealed keys and access.
     session = app.extensions["tipline.sessions"]()
