@@ -49,8 +49,12 @@ class DemoSeed:
                 f"  {account.role.value:<11} {account.username:<16} password: {account.password}"
                 f"   TOTP secret: {account.totp_secret}"
             )
-        lines.append("")
-        lines.append("Add the TOTP secret to an authenticator app (or: python -m pyotp ...).")
+        lines += [
+            "",
+            "Staff sign in at /staff/login (http://127.0.0.1:5000/staff/login with `make run`).",
+            "Add the TOTP secret to an authenticator app, or print the current code with:",
+            "  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"",
+        ]
         return "\n".join(lines)
 
 

@@ -149,6 +149,7 @@ def login_submit() -> ResponseReturnValue:
         form.password.data = ""
         return _login_page(form, error.message, error.status_code)
     keypair = auth.prosecutor_keypair(session, user, password, kdf=config.staff_kdf, now=moment)
+    auth.close_session(session, request.cookies.get(SESSION_COOKIE))  # never reuse one
     cookie = _start_session(session, user, keypair)
     response = redirect(safe_next(request.args.get("next"), _home_for(user)), code=303)
     set_session_cookie(response, cookie)

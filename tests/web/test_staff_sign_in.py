@@ -43,6 +43,11 @@ def test_right_password_and_code_sign_in(app: Flask, client: FlaskClient) -> Non
     assert client.get("/staff/").status_code == 200
     assert "staff.signed_in" in [e.action for e in _events(app)]
 
+    sign_in(app, client, officer)  # signing in again replaces the session, never adds one
+    session = app.extensions["tipline.sessions"]()
+    assert len(list(session.scalars(select(StaffSession)))) == 1
+    session.close()
+
 
 def _events(app: Flask) -> list[AuditEvent]:
     session = app.extensions["tipline.sessions"]()
