@@ -1,12 +1,17 @@
-"""The browser intake's scripts: libsodium.js from node_modules and our own modules, with SRI.
+"""The browser intake's scripts: libsodium.js and @noble/hashes from node_modules, with SRI.
 
-libsodium.js is installed by ``npm ci`` from the pinned package-lock.json and never copied
-into the repository. The allow-listed files are read once at start-up and served from memory,
-so the bytes a browser receives are exactly the bytes whose SHA-384 the page names in its
-``integrity`` attributes. We serve the UMD builds: unlike the ES module build, libsodium.js's
-UMD build carries a pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor
-Browser's "Safer" level). If node_modules is missing the report page simply has no scripts
-and the form is sent the no-JavaScript way.
+Both are installed by ``npm ci`` from the pinned package-lock.json and never copied into the
+repository. The allow-listed files are read once at start-up and served from memory, so the
+bytes a browser receives are exactly the bytes whose SHA-384 the page names: in ``integrity``
+attributes for the script tags, and in the import map's ``integrity`` section for the
+@noble/hashes modules (browsers without import-map integrity, such as Firefox ESR 128, still
+load them). We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build
+carries a pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor Browser's
+"Safer" level). @noble/hashes ships plain ES modules: static/js/sha256.mjs imports them by the
+bare specifier ``@noble/hashes/…``, which Node resolves from node_modules and the page's inline
+import map resolves to ``/vendor/noble-hashes/``; the CSP allows that one inline script by its
+hash. If node_modules is missing the report page simply has no scripts and the form is sent
+the no-JavaScript way.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, url_for
+from flask import Blueprint, Response, abort, current_app, g, url_for
 from flask.blueprints import BlueprintSetupState
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from app import REPO_ROOT
 
@@ -26,16 +33,23 @@ log = logging.getLogger("tipline.vendor")
 
 NODE_MODULES = REPO_ROOT / "node_modules"
 STATIC_JS = REPO_ROOT / "static" / "js"
-# Served name -> files under node_modules, concatenated. Nothing else there is reachable.
 # libsodium.js and its wrappers must run as ONE script: where WebAssembly is missing,
 # libsodium.js switches to its JavaScript build in a microtask and, on finishing, deletes the
 # module's `ready` promise; as two <script> tags the wrappers would run after that microtask
 # and find no `ready` (libsodium.js 0.8.4). In one script they take `ready` first.
+SODIUM = "sodium.js"
+# The import graph of static/js/sha256.mjs in @noble/hashes 2.x: sha2.js and utils.js, and
+# what they import by relative path. tests/web/test_api_vendor_assets.py checks this list
+# against the files' import statements.
+NOBLE_HASHES = ("sha2.js", "_md.js", "_u64.js", "utils.js")
+NOBLE_DIR = "noble-hashes"  # served under /vendor/noble-hashes/
+# Served name -> files under node_modules, concatenated. Nothing else there is reachable.
 VENDOR_FILES = {
-    "sodium.js": (
+    SODIUM: (
         "libsodium/dist/modules/libsodium.js",
         "libsodium-wrappers/dist/modules/libsodium-wrappers.js",
     ),
+    **{f"{NOBLE_DIR}/{name}": (f"@noble/hashes/{name}",) for name in NOBLE_HASHES},
 }
 INTAKE_MODULE = "intake.mjs"  # under static/js; it imports its siblings
 EXTENSION_KEY = "tipline.vendor"
@@ -50,6 +64,14 @@ class ScriptTag:
     src: str
     integrity: str
     module: bool
+
+
+@dataclass(frozen=True)
+class IntakeScripts:
+    """The report page's scripts: the inline import map first, then the script tags."""
+
+    import_map: Markup  # rendered verbatim: the CSP allows exactly these characters by hash
+    tags: list[ScriptTag]
 
 
 @dataclass(frozen=True)
@@ -98,29 +120,44 @@ def _assets() -> VendorAssets:
 @bp.record_once
 def _load_on_registration(state: BlueprintSetupState) -> None:
     state.app.extensions[EXTENSION_KEY] = load_assets()
-    # Templates call intake_scripts() to emit the script tags.
+    # Templates call intake_scripts() to emit the import map and the script tags.
     state.app.jinja_env.globals["intake_scripts"] = intake_scripts
 
 
-@bp.get("/vendor/<name>")
+@bp.get("/vendor/<path:name>")
 def asset(name: str) -> Response:
+    # A dictionary lookup: "noble-hashes/../x" and the like are simply not among the keys.
     data = _assets().files.get(name)
     if data is None:
         abort(404)
     return Response(data, mimetype="text/javascript")
 
 
-def intake_scripts() -> list[ScriptTag]:
-    """The report page's scripts with their SRI hashes, or none if any is unavailable."""
+def import_map(assets: VendorAssets) -> Markup:
+    """The page's import map, as JSON safe to put between ``<script>`` tags."""
+    integrity = {}
+    for name in NOBLE_HASHES:
+        served = f"{NOBLE_DIR}/{name}"
+        integrity[url_for("vendor.asset", name=served)] = assets.integrity[served]
+    prefix = url_for("vendor.asset", name=f"{NOBLE_DIR}/")
+    return htmlsafe_json_dumps(
+        {"imports": {"@noble/hashes/": prefix}, "integrity": integrity}, separators=(",", ":")
+    )
+
+
+def intake_scripts() -> IntakeScripts | None:
+    """The report page's scripts with their hashes, or None if any file is unavailable.
+
+    Records the import map for the Content-Security-Policy, which allows it by its hash.
+    """
     assets = _assets()
     if not assets.complete:
-        return []
-    tags = [
-        ScriptTag(url_for("vendor.asset", name=name), assets.integrity[name], False)
-        for name in VENDOR_FILES
-    ]
+        return None
+    tags = [ScriptTag(url_for("vendor.asset", name=SODIUM), assets.integrity[SODIUM], False)]
     assert assets.intake_integrity is not None
     tags.append(
         ScriptTag(url_for("static", filename=f"js/{INTAKE_MODULE}"), assets.intake_integrity, True)
     )
-    return tags
+    scripts = IntakeScripts(import_map(assets), tags)
+    g.csp_inline_scripts = (str(scripts.import_map),)
+    return scripts

@@ -35,7 +35,7 @@ def require_browser_components() -> None:
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)."
         )
-    for package in ("libsodium", "libsodium-wrappers"):
+    for package in ("libsodium", "libsodium-wrappers", "@noble/hashes"):
         if not (NODE_MODULES / package).is_dir():
             pytest.fail(f"node_modules/{package} is missing: run `npm ci` in the repository root.")
 

@@ -1,8 +1,8 @@
 """The API's browser client (static/js) computes what the server and crypto package expect.
 
-Runs the modules in Node (no DOM needed): the streaming SHA-256 against hashlib, ciphertext
-sizes against crypto.layout, file names and links against the no-JavaScript rules. Fails,
-never skips, without node or node_modules.
+Runs the modules in Node (no DOM needed): the streaming SHA-256 (our adapter over
+@noble/hashes) against hashlib, ciphertext sizes against crypto.layout, file names and links
+against the no-JavaScript rules. Fails, never skips, without node or node_modules.
 """
 
 from __future__ import annotations
@@ -31,16 +31,30 @@ const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 const pattern = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255);
-const digests = request.lengths.map((n) => {
-  const data = pattern(n);
+// Fed in pieces of `step` bytes, or of ever-changing sizes from 1 to 1000 for step 0.
+const digest = (data, step) => {
   const hash = new Sha256();
-  for (let at = 0, step = 1; at < n; at += step, step = (step * 7 + 3) %% 1000 + 1) {
-    hash.update(data.subarray(at, at + step));
+  let size = step || 1;
+  for (let at = 0; at < data.length; at += size, size = step || (size * 7 + 3) %% 1000 + 1) {
+    if (hash.update(data.subarray(at, at + size)) !== hash) throw new Error('update chains');
   }
   return hash.hexDigest();
+};
+const digests = request.lengths.map((n) => {
+  const data = pattern(n);
+  return request.steps.map((step) => digest(data, step));
 });
+const spent = new Sha256().update(pattern(3));
+spent.digest();
+let updatesAfterDigest = true;
+try {
+  spent.update(pattern(1));
+} catch {
+  updatesAfterDigest = false;
+}
 process.stdout.write(JSON.stringify({
   digests,
+  updatesAfterDigest,
   sizes: request.metadata.map(ciphertextSizeOf),
   names: request.names.map(cleanFilename),
   urls: request.urls.map(isValidUrl),
@@ -104,14 +118,26 @@ URLS = [
 ]
 
 
+def test_the_sha256_adapter_streams_like_hashlib_whatever_the_pieces(tmp_path: Path) -> None:
+    lengths = [0, 1, 63, 64, 65, 1024 * 1024 + 1]
+    steps = [1, 3, 7, 63, 65, 127, 4099, 65537, 1024 * 1024 + 3, 0]  # 0: changing sizes
+    answer = run_node(
+        {"lengths": lengths, "steps": steps, "metadata": [], "names": [], "urls": []}, tmp_path
+    )
+    expected = [hashlib.sha256(pattern(n)).hexdigest() for n in lengths]
+    assert answer["digests"] == [[digest] * len(steps) for digest in expected]
+    assert answer["updatesAfterDigest"] is False
+
+
 def test_the_browser_computes_sha256_sizes_names_and_link_checks_as_the_server_does(
     tmp_path: Path,
 ) -> None:
     lengths = [*range(0, 200), 1000, 4095, 4096, 65535, 65536, 65537, 3 * 1024 * 1024 + 5]
     answer = run_node(
-        {"lengths": lengths, "metadata": METADATA, "names": NAMES, "urls": URLS}, tmp_path
+        {"lengths": lengths, "steps": [0], "metadata": METADATA, "names": NAMES, "urls": URLS},
+        tmp_path,
     )
-    assert answer["digests"] == [hashlib.sha256(pattern(n)).hexdigest() for n in lengths]
+    assert answer["digests"] == [[hashlib.sha256(pattern(n)).hexdigest()] for n in lengths]
     expected_sizes = [Planned(m, b"\0" * int(m.get("size", 0))).ciphertext_size for m in METADATA]
     assert answer["sizes"] == expected_sizes
     assert answer["names"] == [clean_filename(name) for name in NAMES]

@@ -1,9 +1,10 @@
-"""libsodium.js comes from node_modules through an allow-listed route, pinned by SRI."""
+"""libsodium.js and @noble/hashes come from node_modules through allow-listed routes, pinned."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -11,10 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import REPO_ROOT
-from app.web.vendor import load_assets
+from app.web.vendor import NOBLE_HASHES, load_assets
 from tests.web.conftest import ReceivingDesk
 
 SCRIPT = re.compile(r'<script (type="module"|defer) src="([^"]+)" integrity="([^"]+)"></script>')
+IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
+NOBLE = REPO_ROOT / "node_modules" / "@noble" / "hashes"
+# Static imports and re-exports: `import { a, b as c } from "x"`, `export * from "x"`, `import "x"`.
+IMPORTS = re.compile(r"""^(?:import|export)\s+(?:[\w$*{},\s]+?\s+from\s+)?['"]([^'"]+)['"]""", re.M)
 
 
 def sri(data: bytes) -> str:
@@ -43,8 +48,69 @@ def test_the_report_page_loads_libsodium_and_the_intake_module_with_matching_sri
     assert "unsafe-inline" not in csp and "<script>" not in page.get_data(as_text=True)
 
 
+def test_the_import_map_comes_first_and_the_csp_allows_exactly_it_by_hash(
+    client: FlaskClient, desk: ReceivingDesk
+) -> None:
+    page = client.get("/submit/report?country=KE")
+    html = page.get_data(as_text=True)
+    (text,) = IMPORT_MAP.findall(html)
+    assert html.index('<script type="importmap">') < html.index("<script defer")
+    assert html.index('<script type="importmap">') < html.index('<script type="module"')
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    csp = page.headers["Content-Security-Policy"]
+    (script_src,) = [d for d in csp.split("; ") if d.startswith("script-src ")]
+    assert script_src == f"script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}'"
+    mapping = json.loads(text)
+    assert mapping["imports"] == {"@noble/hashes/": "/vendor/noble-hashes/"}
+    assert set(mapping["integrity"]) == {f"/vendor/noble-hashes/{n}" for n in NOBLE_HASHES}
+    for url, integrity in mapping["integrity"].items():
+        served = client.get(url)
+        assert served.status_code == 200 and served.mimetype == "text/javascript", url
+        name = url.removeprefix("/vendor/noble-hashes/")
+        assert served.get_data() == (NOBLE / name).read_bytes(), url  # as installed
+        assert sri(served.get_data()) == integrity, url
+
+
+def test_the_noble_allow_list_is_exactly_the_import_graph_of_our_sha256_adapter() -> None:
+    roots = IMPORTS.findall((REPO_ROOT / "static" / "js" / "sha256.mjs").read_text())
+    assert roots and all(r.startswith("@noble/hashes/") for r in roots)
+    needed: set[str] = set()
+    pending = [r.removeprefix("@noble/hashes/") for r in roots]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        source = (NOBLE / name).read_text()
+        assert "import(" not in source, name  # no dynamic imports to follow
+        for target in IMPORTS.findall(source):
+            assert target.startswith("./") and "/" not in target[2:], (name, target)
+            pending.append(target[2:])
+    assert needed == set(NOBLE_HASHES)
+
+
 def test_only_allow_listed_files_are_served_from_node_modules(client: FlaskClient) -> None:
-    for name in ("libsodium.js", "package.json", "libsodium-wrappers.d.ts", "..%2Fpackage.json"):
+    for name in (
+        "libsodium.js",
+        "package.json",
+        "libsodium-wrappers.d.ts",
+        "..%2Fpackage.json",
+        "noble-hashes/",
+        "noble-hashes/index.js",
+        "noble-hashes/sha3.js",
+        "noble-hashes/package.json",
+        "noble-hashes/sha2.d.ts",
+        "noble-hashes/src/sha2.ts",
+        "noble-hashes/..%2fsha2.js",
+        "noble-hashes/..%2f..%2fpackage.json",
+        "noble-hashes/../sodium.js",
+        "noble-hashes%2fsha2.js/../utils.js",
+        "noble-hashes/%2e%2e/%2e%2e/package.json",
+        "@noble/hashes/sha2.js",
+        "noble-hashes//sha2.js",
+        "noble-hashes/sha2.js/",
+        "noble-hashes/SHA2.js",
+    ):
         assert client.get(f"/vendor/{name}").status_code == 404, name
 
 
@@ -59,7 +125,24 @@ def test_without_node_modules_the_page_has_no_scripts_and_the_form_still_posts(
     app: Flask, client: FlaskClient, desk: ReceivingDesk, tmp_path: Path
 ) -> None:
     app.extensions["tipline.vendor"] = load_assets(node_modules=tmp_path / "missing")
-    page = client.get("/submit/report?country=KE").get_data(as_text=True)
-    assert "<script" not in page
+    response = client.get("/submit/report?country=KE")
+    page = response.get_data(as_text=True)
+    assert "<script" not in page and "'sha256-" not in response.headers["Content-Security-Policy"]
     assert 'action="/submit/kenya"' in page and 'enctype="multipart/form-data"' in page
     assert client.get("/vendor/sodium.js").status_code == 404
+    assert client.get("/vendor/noble-hashes/sha2.js").status_code == 404
+
+
+def test_without_noble_hashes_the_page_has_no_scripts_either(
+    app: Flask, client: FlaskClient, desk: ReceivingDesk, tmp_path: Path
+) -> None:
+    partial = tmp_path / "node_modules"
+    for part in (
+        "libsodium/dist/modules/libsodium.js",
+        "libsodium-wrappers/dist/modules/libsodium-wrappers.js",
+    ):
+        (partial / part).parent.mkdir(parents=True, exist_ok=True)
+        (partial / part).write_bytes((REPO_ROOT / "node_modules" / part).read_bytes())
+    app.extensions["tipline.vendor"] = load_assets(node_modules=partial)
+    page = client.get("/submit/report?country=KE").get_data(as_text=True)
+    assert "<script" not in page and 'action="/submit/kenya"' in page
