@@ -40,6 +40,28 @@ class BlobStoreKind(StrEnum):
     DATABASE = "database"
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"  # a relay on localhost only
+
+
+SMTP_DEFAULT_PORTS = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.NONE: 25}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where the daily digest is mailed (``TIPLINE_SMTP_*``); absent when no host is set."""
+
+    host: str
+    port: int
+    security: SmtpSecurity
+    sender: str
+    recipients: tuple[str, ...]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class StaffKdf:
     """Argon2id cost for wrapping staff secret keys (raised over time; stored beside each blob)."""
@@ -62,6 +84,7 @@ class Config:
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
     staff_kdf: StaffKdf = field(default_factory=StaffKdf)
+    smtp: SmtpConfig | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -103,7 +126,45 @@ class Config:
             staff_session_max_hours=_parse_positive_int(
                 env_vars, "TIPLINE_STAFF_SESSION_MAX_HOURS", 12
             ),
+            smtp=smtp_from_env(env_vars),
         )
+
+
+def smtp_from_env(environ: Mapping[str, str]) -> SmtpConfig | None:
+    """The digest's SMTP settings, or None when ``TIPLINE_SMTP_HOST`` is unset.
+
+    :raises ConfigError: a host without sender or recipients, or a bad port or security mode.
+    """
+    host = environ.get("TIPLINE_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = _parse_enum(
+        SmtpSecurity, "TIPLINE_SMTP_SECURITY", environ.get("TIPLINE_SMTP_SECURITY", "starttls")
+    )
+    sender = environ.get("TIPLINE_SMTP_FROM", "").strip()
+    recipients = tuple(
+        address.strip()
+        for address in environ.get("TIPLINE_DIGEST_TO", "").split(",")
+        if address.strip()
+    )
+    if "@" not in sender:
+        raise ConfigError(
+            "TIPLINE_SMTP_FROM must be an email address when TIPLINE_SMTP_HOST is set"
+        )
+    if not recipients or any("@" not in address for address in recipients):
+        raise ConfigError(
+            "TIPLINE_DIGEST_TO must list the digest's email addresses (comma-separated) "
+            "when TIPLINE_SMTP_HOST is set"
+        )
+    return SmtpConfig(
+        host=host,
+        port=_parse_positive_int(environ, "TIPLINE_SMTP_PORT", SMTP_DEFAULT_PORTS[security]),
+        security=security,
+        sender=sender,
+        recipients=recipients,
+        username=environ.get("TIPLINE_SMTP_USERNAME") or None,
+        password=environ.get("TIPLINE_SMTP_PASSWORD") or None,
+    )
 
 
 def data_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:

@@ -24,6 +24,7 @@ COMMANDS = {
     "audit": "app.cli.maintenance:audit_group",
     "purge": "app.cli.maintenance:purge_command",
     "purge-drafts": "app.cli.drafts:purge_drafts_command",
+    "digest": "app.cli.digest:digest_group",
 }
 SHORT_HELP = {
     "init": "Create the data directory and its secrets (0600).",
@@ -35,8 +36,9 @@ SHORT_HELP = {
     "keys": "Offline recovery keys (no database needed).",
     "decrypt": "Decrypt an evidence bundle offline (no database needed).",
     "audit": "Verify the hash-chained audit log.",
-    "purge": "Delete closed tips past their desk's retention period.",
+    "purge": "Delete closed tips past their desk's retention period, and stale drafts.",
     "purge-drafts": "Delete unfinished browser uploads (drafts) older than 24 hours.",
+    "digest": "The daily digest of deadlines (counts and tip references only).",
 }
 
 

@@ -32,9 +32,10 @@ def audit_verify_command() -> None:
 
 @click.command("purge")
 def purge_command() -> None:
-    """Delete closed tips past their desk's retention period (keys first, then data)."""
+    """Delete closed tips past their desk's retention period (keys first, then data), and
+    drafts never finalized within 24 hours."""
     from app.db import make_engine, make_session_factory
-    from app.services.retention import purge_expired
+    from app.services.retention import purge_all
     from app.storage import make_blob_store
 
     config = load_config()
@@ -44,8 +45,12 @@ def purge_command() -> None:
         blob_store = make_blob_store(
             config.blob_store.value, data_dir=config.data_dir, engine=engine
         )
-        report = purge_expired(session, blob_store, now=datetime.now(UTC))
+        report = purge_all(session, blob_store, now=datetime.now(UTC))
     finally:
         session.close()
         engine.dispose()
-    click.echo(f"purged {report.tips} closed tips ({report.blobs} encrypted objects)")
+    click.echo(
+        f"purged {report.tips.tips} closed tips ({report.tips.blobs} encrypted objects) and "
+        f"{report.drafts.drafts} expired drafts ({report.drafts.blobs} encrypted objects, "
+        f"{report.drafts.orphans} orphaned uploads)"
+    )

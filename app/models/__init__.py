@@ -27,6 +27,14 @@ from app.models.reads import TipRead
 from app.models.sessions import StaffSession, TipsterSession
 from app.models.staff import StaffKey, StaffUser
 from app.models.tips import EncryptedObject, SealedKey, Tip
+from app.models.workflow import (
+    DeskGuidance,
+    Outcome,
+    OutcomeKind,
+    PreservationRequest,
+    TagKind,
+    TipTag,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -37,22 +45,28 @@ __all__ = [
     "BlobChunk",
     "BlobState",
     "Desk",
+    "DeskGuidance",
     "DeskJurisdiction",
     "DeskMembership",
     "DeskRecoveryKey",
     "DeskStatusText",
     "EncryptedObject",
     "ObjectKind",
+    "Outcome",
+    "OutcomeKind",
+    "PreservationRequest",
     "Scope",
     "SealedKey",
     "StaffKey",
     "StaffRole",
     "StaffSession",
     "StaffUser",
+    "TagKind",
     "Tip",
     "TipRead",
     "TipState",
     "TipStatus",
+    "TipTag",
     "TipsterSession",
     "TipsterStatus",
 ]

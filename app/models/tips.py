@@ -55,6 +55,10 @@ class Tip(Base):
         # page is a pure index walk. The second serves the inbox's status filter.
         Index(None, "desk_id", "state", "activity_seq", "id"),
         Index(None, "desk_id", "state", "status", "activity_seq", "id"),
+        # The board: a desk's open deadlines, soonest first (overdue and due-this-week are
+        # ranges of it), and the statistics page's tips per desk and month.
+        Index(None, "desk_id", "state", "next_due_on", "id"),
+        Index(None, "desk_id", "received_on"),
     )
 
     id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
@@ -82,6 +86,11 @@ class Tip(Base):
     ack_due_on: Mapped[date | None] = mapped_column(index=True)
     feedback_due_on: Mapped[date | None] = mapped_column(index=True)
     closed_on: Mapped[date | None]
+    # The day feedback was first given to the tipster (EU 2019/1937 art. 9(1)(f)).
+    feedback_given_on: Mapped[date | None]
+    # The earliest legal deadline still open (acknowledgement, then feedback); NULL when none.
+    # Kept by app.services.workflow so the board's overdue and due-soon views are index walks.
+    next_due_on: Mapped[date | None]
     last_activity_on: Mapped[date]
     # Orders "newest activity first" without storing a time; ties are harmless.
     activity_seq: Mapped[int] = mapped_column(BigInteger)

@@ -27,8 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.models import Author, EncryptedObject, ObjectKind, Scope, SealedKey, Tip, TipState
-from app.services.deadlines import acknowledgement_due, feedback_due
+from app.models import Author, Desk, EncryptedObject, ObjectKind, Scope, SealedKey, Tip, TipState
 from app.services.desks import Recipient, desk_recipients, get_desk
 from app.services.draft_errors import (
     AlreadySubmitted,
@@ -46,6 +45,7 @@ from app.services.draft_errors import (
 from app.services.draft_purge import delete_draft
 from app.services.intake import DeskCannotReceive, issue_code, next_activity_seq
 from app.services.report_form import MAX_FILES_PER_REQUEST
+from app.services.workflow import set_initial_deadlines
 from app.storage import BlobExists, BlobStore, StagedOffsetMismatch
 from crypto.datakeys import COMMITMENT_BYTES, SEALED_KEY_BYTES
 from crypto.ids import id_from_str
@@ -437,8 +437,7 @@ def finalize_draft(
     tip.internal_commitment = bytes(commitments[Scope.INTERNAL])
     tip.received_on = today
     tip.last_activity_on = today
-    tip.ack_due_on = acknowledgement_due(today)
-    tip.feedback_due_on = feedback_due(today, None, extended=False)
+    set_initial_deadlines(tip, session.get_one(Desk, tip.desk_id), today)
     tip.activity_seq = next_activity_seq(session)
     tip.draft_expires_on = None
     for row in rows:

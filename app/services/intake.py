@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import DomainError
-from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState, TipStatus
-from app.services.deadlines import acknowledgement_due, feedback_due
+from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState
 from app.services.desks import desk_recipients
 from app.services.objects import ObjectBatch
 from app.services.spool import EncryptedSpool
+from app.services.workflow import set_initial_deadlines
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
 from crypto.datakeys import commitment, generate_data_key, seal_data_key
@@ -194,13 +194,11 @@ class TipIntake:
             tipster_public_key=tipster.public_key,
             thread_commitment=commitments[Scope.THREAD],
             internal_commitment=commitments[Scope.INTERNAL],
-            status=TipStatus.RECEIVED,
             received_on=today,
-            ack_due_on=acknowledgement_due(today),
-            feedback_due_on=feedback_due(today, None, extended=False),
             last_activity_on=today,
             activity_seq=next_activity_seq(session),
         )
+        set_initial_deadlines(tip, self.desk, today)
         session.add(tip)
         session.flush()
         sealed = [

@@ -2,7 +2,8 @@
 
 Order matters (DESIGN §5 "Retention"): the sealed keys go first and are committed on their
 own, so even a copy of the blobs taken earlier can never be decrypted again; then the
-objects' blobs, then the rows. Each purge is audited. Nothing else is deleted automatically.
+objects' blobs, then the rows. Each purge is audited. Nothing else is deleted automatically,
+except drafts never finalized (:func:`purge_all` runs both; DESIGN §5 "Drafts after 24 h").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Desk, EncryptedObject, SealedKey, Tip, TipState, TipStatus
 from app.services import audit
+from app.services.draft_purge import DraftPurgeReport, purge_expired_drafts
 from app.storage import BlobStore
 
 
@@ -22,6 +24,12 @@ from app.storage import BlobStore
 class PurgeReport:
     tips: int
     blobs: int
+
+
+@dataclass(frozen=True)
+class FullPurgeReport:
+    tips: PurgeReport
+    drafts: DraftPurgeReport
 
 
 def expired_closed_tips(session: Session, today: date) -> list[Tip]:
@@ -75,3 +83,20 @@ def purge_expired(session: Session, blob_store: BlobStore, *, now: datetime) -> 
     tips = expired_closed_tips(session, now.date())
     blobs = sum(purge_tip(session, blob_store, tip, now=now) for tip in tips)
     return PurgeReport(tips=len(tips), blobs=blobs)
+
+
+def purge_all(session: Session, blob_store: BlobStore, *, now: datetime) -> FullPurgeReport:
+    """Expired closed tips, then abandoned drafts; a drafts purge that removed anything is
+    audited with its counts only (a draft never reached staff, so no id is logged).
+    """
+    tips = purge_expired(session, blob_store, now=now)
+    drafts = purge_expired_drafts(session, blob_store, today=now.date())
+    if drafts.drafts or drafts.orphans:
+        audit.record(
+            session,
+            action="drafts.purged",
+            now=now,
+            details={"drafts": drafts.drafts, "blobs": drafts.blobs, "orphans": drafts.orphans},
+        )
+        session.commit()
+    return FullPurgeReport(tips=tips, drafts=drafts)

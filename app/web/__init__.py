@@ -17,3 +17,10 @@ def register_blueprints(flask_app: Flask) -> None:
     flask_app.register_blueprint(api_bp)
     flask_app.register_blueprint(vendor_bp)
     flask_app.register_blueprint(staff_bp)
+
+    # The case officers' board and the admin area.
+    from app.web.admin import bp as admin_bp
+    from app.web.board import bp as board_bp
+
+    flask_app.register_blueprint(board_bp)
+    flask_app.register_blueprint(admin_bp)

@@ -89,3 +89,51 @@ def test_tampering_is_detected_and_the_first_bad_entry_named(
     code, output = verify(env)
     assert code == 2
     assert f"audit log broken at event {first_bad}:" in output
+
+
+def delete_first(engine: Engine, ids: list[int]) -> int:
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[0]})
+    return ids[1]  # it no longer links to the genesis hash
+
+
+def edit_details(engine: Engine, ids: list[int]) -> int:
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE audit_events SET tip_id = NULL WHERE id = :id"), {"id": ids[4]}
+        )
+    return ids[4]
+
+
+def swap_contents(engine: Engine, ids: list[int]) -> int:
+    """Reorder by exchanging two entries' contents (hashes included), keeping the ids."""
+    select_row = text(
+        "SELECT occurred_at, actor_user_id, action, tip_id, prev_hash, event_hash "
+        "FROM audit_events WHERE id = :id"
+    )
+    with engine.begin() as connection:
+        first, second = (connection.execute(select_row, {"id": i}).one() for i in ids[2:4])
+        connection.execute(
+            text("UPDATE audit_events SET event_hash = :h WHERE id = :id"),
+            {"h": b"\0" * 32, "id": ids[2]},
+        )
+        for target, row in ((ids[3], first), (ids[2], second)):
+            connection.execute(
+                text(
+                    "UPDATE audit_events SET occurred_at = :occurred_at, actor_user_id = "
+                    ":actor_user_id, action = :action, tip_id = :tip_id, prev_hash = :prev_hash, "
+                    "event_hash = :event_hash WHERE id = :id"
+                ),
+                {**row._asdict(), "id": target},
+            )
+    return ids[2]
+
+
+@pytest.mark.parametrize("tamper", [delete_first, edit_details, swap_contents])
+def test_more_tampering_is_detected_and_the_first_bad_entry_named(
+    env: dict[str, str], audit_engine: Engine, tamper: Callable[[Engine, list[int]], int]
+) -> None:
+    first_bad = tamper(audit_engine, event_ids(audit_engine))
+    code, output = verify(env)
+    assert code == 2
+    assert f"audit log broken at event {first_bad}:" in output

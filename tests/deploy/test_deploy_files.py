@@ -46,3 +46,11 @@ def test_retention_purge_runs_daily_through_the_tipline_command() -> None:
     assert "ExecStart=/opt/tipline/.venv/bin/tipline purge" in service
     assert "LimitCORE=0" in service
     assert "OnCalendar=daily" in timer
+
+
+def test_the_digest_is_mailed_every_morning_through_the_tipline_command() -> None:
+    service = (DEPLOY / "tipline-digest.service").read_text()
+    timer = (DEPLOY / "tipline-digest.timer").read_text()
+    assert "ExecStart=/opt/tipline/.venv/bin/tipline digest send" in service
+    assert "LimitCORE=0" in service and "EnvironmentFile=/etc/tipline/env" in service
+    assert "OnCalendar=*-*-* 07:00:00" in timer

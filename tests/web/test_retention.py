@@ -106,3 +106,44 @@ def test_purge_removes_exactly_the_expired_closed_tips_and_shreds_their_keys(
         for data_key in leftover_keys:
             with pytest.raises(DecryptionError):
                 decrypt_object_bytes(data_key, id_from_str(object_id), stolen.read_bytes())
+
+
+def test_tipline_purge_also_removes_abandoned_drafts_and_audits_both(
+    app: Flask, client: FlaskClient, desk: ReceivingDesk, app_config: Config
+) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    from tests.services.test_drafts import open_draft
+
+    submit_tips(client, desk, 2)
+    session = app.extensions["tipline.sessions"]()
+    expired, kept = list(session.scalars(select(Tip.id).order_by(Tip.id)))
+    session.close()
+    today = datetime.now(UTC).date()
+    set_closed(app, expired, today - timedelta(days=400))
+    session = app.extensions["tipline.sessions"]()
+    store = app.extensions["tipline.blobs"]
+    stale = open_draft(session, store, desk.slug, on=today - timedelta(days=3))
+    fresh = open_draft(session, store, desk.slug, on=today)
+    session.close()
+
+    result = CliRunner().invoke(
+        cli,
+        ["purge"],
+        env={
+            "TIPLINE_DATA_DIR": str(app_config.data_dir),
+            "TIPLINE_DATABASE_URL": app_config.database_url,
+            "TIPLINE_ENV": "testing",
+        },
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "purged 1 closed tips" in result.output and "1 expired drafts" in result.output
+    session = app.extensions["tipline.sessions"]()
+    remaining = set(session.scalars(select(Tip.id)))
+    actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    session.close()
+    assert remaining == {kept, fresh.view.draft_id}
+    assert stale.view.draft_id not in remaining
+    assert actions == ["tip.keys_shredded", "tip.purged", "drafts.purged"]
