@@ -19,6 +19,10 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+# Imported here, at a shallow stack: hypothesis's pytest plugin otherwise imports it in the
+# terminal summary, deep in pluggy, where CPython 3.11.7's parser fails with "AST constructor
+# recursion depth mismatch" (fixed in 3.11.8) for runs that used no hypothesis test.
+import hypothesis  # noqa: F401
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL

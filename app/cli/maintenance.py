@@ -15,19 +15,38 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify_command() -> None:
+@click.option(
+    "--expect-head",
+    metavar="HEX",
+    help="A head hash recorded earlier (printed here and in the daily digest): fail if the "
+    "chain no longer contains it, i.e. its newest events were deleted or it was rebuilt.",
+)
+def audit_verify_command(expect_head: str | None) -> None:
     """Check the whole chain; name the first edited, deleted or reordered entry."""
     from app.services.audit import verify_chain
 
+    anchor = None
+    if expect_head is not None:
+        try:
+            anchor = bytes.fromhex(expect_head.strip())
+        except ValueError:
+            raise CommandFailed("--expect-head takes the 64 hex digits of a head hash") from None
+        if len(anchor) != 32:
+            raise CommandFailed("--expect-head takes the 64 hex digits of a head hash")
     config = load_config()
     with transaction(config) as session:
-        result = verify_chain(session)
-    if not result.intact:
+        result = verify_chain(session, expect_head=anchor)
+    if result.first_bad_event_id is not None:
         raise CommandFailed(
             f"audit log broken at event {result.first_bad_event_id}: {result.reason} "
             f"({result.events_checked} events before it are intact)"
         )
-    click.echo(f"audit log intact: {result.events_checked} events")
+    if not result.anchor_found:
+        raise CommandFailed(
+            f"audit log does not contain the expected head {expect_head}: events recorded "
+            f"since were deleted or the chain was rebuilt ({result.events_checked} events)"
+        )
+    click.echo(f"audit log intact: {result.events_checked} events, head {result.head.hex()}")
 
 
 @click.command("purge")

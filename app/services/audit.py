@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
@@ -96,16 +96,34 @@ class ChainCheck:
     events_checked: int
     first_bad_event_id: int | None
     reason: str = ""
+    head: bytes = GENESIS_HASH  # the last intact event's hash
+    anchor_found: bool = True  # whether an expected earlier head is still in the chain
 
     @property
     def intact(self) -> bool:
-        return self.first_bad_event_id is None
+        return self.first_bad_event_id is None and self.anchor_found
 
 
-def verify_chain(session: Session) -> ChainCheck:
-    """Walk the log in order; name the first event whose link or content does not hold."""
+def chain_head(session: Session) -> tuple[int, bytes]:
+    """(number of events, hash of the last): record it outside the server as an anchor.
+
+    A chain alone cannot show that its newest events were deleted; an anchor taken earlier can
+    (``verify_chain(expect_head=...)``): its hash must still be in the chain.
+    """
+    count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    head = session.scalar(select(AuditEvent.event_hash).order_by(AuditEvent.id.desc()).limit(1))
+    return int(count), head if head is not None else GENESIS_HASH
+
+
+def verify_chain(session: Session, expect_head: bytes | None = None) -> ChainCheck:
+    """Walk the log in order; name the first event whose link or content does not hold.
+
+    With ``expect_head`` (an anchor recorded earlier), also fail if no event has that hash:
+    the events from there on were deleted, or the chain was rebuilt.
+    """
     prev_hash = GENESIS_HASH
     checked = 0
+    anchor_found = expect_head is None or expect_head == GENESIS_HASH
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         if not hmac.compare_digest(event.prev_hash, prev_hash):
             return ChainCheck(checked, event.id, "its link to the previous event is broken")
@@ -120,7 +138,9 @@ def verify_chain(session: Session) -> ChainCheck:
             ),
         )
         if not hmac.compare_digest(event.event_hash, expected):
-            return ChainCheck(checked, event.id, "its content was changed")
+            return ChainCheck(checked, event.id, "its content was changed", prev_hash)
         prev_hash = event.event_hash
         checked += 1
-    return ChainCheck(checked, None)
+        if expect_head is not None and hmac.compare_digest(event.event_hash, expect_head):
+            anchor_found = True
+    return ChainCheck(checked, None, head=prev_hash, anchor_found=anchor_found)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.config import SmtpConfig, SmtpSecurity
 from app.models import Desk, PreservationRequest, Tip, TipState
+from app.services.audit import chain_head
 
 LISTED_PER_ITEM = 20
 PRESERVATION_WARNING = timedelta(days=14)
@@ -51,6 +52,10 @@ class DeskDigest:
 class Digest:
     today: date
     desks: list[DeskDigest] = field(default_factory=list)
+    # The audit log's size and head hash: mailed daily, it anchors the chain outside the
+    # server (`tipline audit verify --expect-head`), so deleting recent events shows.
+    audit_events: int = 0
+    audit_head: str = ""
 
     @property
     def total(self) -> int:
@@ -128,7 +133,9 @@ def build_digest(session: Session, today: date, desk_ids: Iterable[int] | None =
     query = select(Desk).order_by(Desk.name)
     if desk_ids is not None:
         query = query.where(Desk.id.in_(list(desk_ids)))
-    return Digest(today, [desk_digest(session, desk, today) for desk in session.scalars(query)])
+    count, head = chain_head(session)
+    desks = [desk_digest(session, desk, today) for desk in session.scalars(query)]
+    return Digest(today, desks, audit_events=count, audit_head=head.hex())
 
 
 def digest_text(digest: Digest, board_url: str | None = None) -> str:
@@ -146,6 +153,12 @@ def digest_text(digest: Digest, board_url: str | None = None) -> str:
                 listed = ", ".join(item.references)
                 lines.append(f"  {listed}" + (f" and {more} more" if more > 0 else ""))
         lines.append("")
+    if digest.audit_head:
+        lines.append(
+            f"Audit log: {digest.audit_events} events, head {digest.audit_head} "
+            "(keep this mail: `tipline audit verify --expect-head` proves no event since was "
+            "deleted)"
+        )
     if board_url:
         lines.append(f"The board: {board_url}")
     lines.append("This message names no tip content; open the board to work on the tips.")

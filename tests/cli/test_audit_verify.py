@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def audit_engine(database_url: str) -> Engine:
+def audit_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     session = make_session_factory(engine)()
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -37,7 +37,8 @@ def audit_engine(database_url: str) -> Engine:
         )
     session.commit()
     session.close()
-    return engine
+    yield engine
+    engine.dispose()  # before the test database is dropped under it
 
 
 def verify(env: dict[str, str]) -> tuple[int, str]:
@@ -52,8 +53,36 @@ def event_ids(engine: Engine) -> list[int]:
         ]
 
 
+def head_hash(engine: Engine) -> str:
+    with engine.connect() as connection:
+        head = connection.execute(
+            text("SELECT event_hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    return bytes(head).hex()
+
+
 def test_an_untouched_log_verifies(env: dict[str, str], audit_engine: Engine) -> None:
-    assert verify(env) == (0, "audit log intact: 5 events\n")
+    assert verify(env) == (0, f"audit log intact: 5 events, head {head_hash(audit_engine)}\n")
+
+
+def test_an_anchor_shows_that_the_newest_events_were_deleted(
+    env: dict[str, str], audit_engine: Engine
+) -> None:
+    anchor = head_hash(audit_engine)  # as mailed in the daily digest
+    ok = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", anchor], env=env)
+    assert ok.exit_code == 0, ok.output
+    with audit_engine.begin() as connection:  # delete the two newest events: the chain holds
+        connection.execute(
+            text("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events "
+                 "ORDER BY id DESC LIMIT 2)")
+        )  # fmt: skip
+    code, output = verify(env)
+    assert code == 0 and "3 events" in output  # undetectable without an anchor...
+    truncated = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", anchor], env=env)
+    assert truncated.exit_code != 0  # ...and caught with one
+    assert "does not contain the expected head" in truncated.output
+    bad = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", "zz"], env=env)
+    assert bad.exit_code != 0 and "64 hex digits" in bad.output
 
 
 def edit(engine: Engine, ids: list[int]) -> int:

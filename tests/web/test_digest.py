@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -89,6 +90,7 @@ def test_the_digest_mail_and_the_board_name_no_tip_content(
     message = message_from_bytes(raw, policy=policy.default)
     body = message.get_body().get_content()  # type: ignore[union-attr]
     assert "Acknowledgements overdue: 1" in body and tip_id[:8] in body
+    assert re.search(r"Audit log: \d+ events, head [0-9a-f]{64}", body)  # the daily anchor
     assert message["To"] == "officers@desk.example, lead@desk.example"
     assert canary.encode() not in raw and canary not in body
     sign_in(app, client, make_staff(app, "olga", StaffRole.OFFICER, [desk.slug]))
