@@ -26,6 +26,7 @@ from app.models.enums import (
 from app.models.reads import TipRead
 from app.models.sessions import StaffSession, TipsterSession
 from app.models.staff import StaffKey, StaffUser
+from app.models.stats import StatsRollup
 from app.models.tips import EncryptedObject, SealedKey, Tip
 from app.models.workflow import (
     DeskGuidance,
@@ -61,6 +62,7 @@ __all__ = [
     "StaffRole",
     "StaffSession",
     "StaffUser",
+    "StatsRollup",
     "TagKind",
     "Tip",
     "TipRead",

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.models import Outcome, OutcomeKind, PreservationRequest, StaffUser, Tip
-from app.services import audit
+from app.services import audit, stats_rollup
 from app.services.deadlines import preservation_expires
 
 MAX_PLATFORM_CHARS = 200
@@ -162,6 +162,7 @@ def record_outcome(
     )
     session.add(outcome)
     session.flush()
+    stats_rollup.mark_tip(session, tip)
     audit.record(
         session,
         action="outcome.recorded",
@@ -191,6 +192,7 @@ def remove_outcome(
     if outcome is None or outcome.tip_id != tip.id:
         raise NotFound("There is no such outcome on this tip.")
     session.delete(outcome)
+    stats_rollup.mark_tip(session, tip)
     audit.record(
         session,
         action="outcome.removed",

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import Author, Desk, EncryptedObject, ObjectKind, Scope, SealedKey, Tip, TipState
+from app.services import stats_rollup
 from app.services.desks import Recipient, desk_recipients, get_desk
 from app.services.draft_errors import (
     AlreadySubmitted,
@@ -448,6 +449,7 @@ def finalize_draft(
         for key in sealed_keys
     )
     session.flush()
+    stats_rollup.mark_tip(session, tip)
     return tip.id
 
 

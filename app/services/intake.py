@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import DomainError
 from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState
+from app.services import stats_rollup
 from app.services.desks import desk_recipients
 from app.services.objects import ObjectBatch
 from app.services.spool import EncryptedSpool
@@ -222,6 +223,7 @@ class TipIntake:
         session.add_all(sealed)
         self.objects.rows(session, author=Author.TIPSTER, today=today)
         session.flush()
+        stats_rollup.mark_tip(session, tip)
         return IssuedCode(tip_id=self.tip_id, code=issued.code, language=issued.language)
 
     def abort(self) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.models import Desk, EncryptedObject, SealedKey, Tip, TipState, TipStatus
-from app.services import audit
+from app.services import audit, stats_rollup
 from app.services.draft_purge import DraftPurgeReport, purge_expired_drafts
 from app.storage import BlobStore
 
@@ -67,6 +67,7 @@ def purge_tip(session: Session, blob_store: BlobStore, tip: Tip, *, now: datetim
         blob_store.delete(object_id)
     session.execute(delete(EncryptedObject).where(EncryptedObject.tip_id == tip_id))
     session.execute(delete(Tip).where(Tip.id == tip_id))
+    stats_rollup.mark_tip(session, tip)
     audit.record(
         session,
         action="tip.purged",

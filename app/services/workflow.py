@@ -26,7 +26,7 @@ from app.models import (
     TipStatus,
     TipTag,
 )
-from app.services import audit
+from app.services import audit, stats_rollup
 from app.services.deadlines import acknowledgement_due, feedback_due
 from app.services.report_form import COMMODITIES, PLATFORM_TYPES, SPECIES_GROUPS, Choice
 
@@ -194,6 +194,7 @@ def change_status(
         tip.outcome = None
     tip.status = status
     tip.next_due_on = next_due(tip)
+    stats_rollup.mark_tip(session, tip)
     _record(
         session,
         tip,
@@ -310,6 +311,7 @@ def extend_feedback_deadline(
     tip.feedback_extended_reason = reason
     tip.feedback_due_on = feedback_due(tip.received_on, tip.acknowledged_on, extended=True)
     tip.next_due_on = next_due(tip)
+    stats_rollup.mark_tip(session, tip)
     _record(
         session,
         tip,

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -268,33 +266,12 @@ def tip_outcome_remove(tip_id: str, outcome_id: int) -> ResponseReturnValue:
 # --- Statistics (the user's desks; admins have theirs under /admin) --------------------------
 
 
-# Statistics aggregate every tip of the last 12 months (linear in their number), so each
-# process keeps a scope's figures for a few minutes; the page says how old they are.
-STATISTICS_TTL_SECONDS = 300
-StatisticsCache = dict[tuple[tuple[int, ...] | None, date], tuple[float, stats.Statistics]]
-
-
-def cached_statistics(desk_ids: list[int] | None) -> tuple[stats.Statistics, int]:
-    """The scope's figures and their age in seconds (computed again when older than the TTL)."""
-    cache: StatisticsCache = current_app.extensions.setdefault("tipline.statistics", {})
-    key = (tuple(desk_ids) if desk_ids is not None else None, now().date())
-    hit = cache.get(key)
-    moment = time.monotonic()
-    if hit is not None and moment - hit[0] < STATISTICS_TTL_SECONDS:
-        return hit[1], int(moment - hit[0])
-    figures = stats.statistics(get_db(), today=key[1], desk_ids=desk_ids)
-    if len(cache) > 1000:  # bounded: scopes are few, days change
-        cache.clear()
-    cache[key] = (moment, figures)
-    return figures, 0
-
-
 def render_statistics(desk_ids: list[int] | None, csv_endpoint: str) -> ResponseReturnValue:
-    figures, age_seconds = cached_statistics(desk_ids)
+    # Current at every request: the roll-up costs desks x months (app.services.stats_rollup).
+    figures = stats.statistics(get_db(), today=now().date(), desk_ids=desk_ids)
     return render_template(
         "board/stats.html",
         figures=figures,
-        age_minutes=age_seconds // 60,
         csv_url=url_for(csv_endpoint),
         status_rows=[(s.value.replace("_", " "), n) for s, n in figures.statuses.items()],
         outcome_rows=[(item.kind.value, item.count) for item in figures.outcomes],

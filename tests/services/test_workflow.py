@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import AuditEvent, DeskMembership, StaffRole, TagKind, Tip, TipStatus
-from app.services import board, casework, stats, workflow
+from app.services import board, casework, stats, stats_rollup, workflow
 from app.services.audit import verify_chain
 from tests.models.model_factory import ModelFactory
 
@@ -31,6 +31,7 @@ def received_tip(factory: ModelFactory, desk_id: int, received_on: date, **value
         setattr(tip, name, value)
     tip.next_due_on = workflow.next_due(tip)
     factory.session.flush()
+    stats_rollup.mark_tip(factory.session, tip)  # as intake does
     return tip
 
 

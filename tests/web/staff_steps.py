@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,7 +58,12 @@ def make_staff(
 
 
 def fresh_code(app: Flask, account: StaffAccount) -> str:
-    """A valid one-time code newer than the last one accepted (a replay would be refused)."""
+    """A valid one-time code newer than the last one accepted (a replay would be refused).
+
+    Only the current step and the next are used: each stays inside the server's ±1-step window
+    for at least 30 s, whereas the previous step may expire before the request arrives. When
+    both are used up, wait for the next step.
+    """
     session = app.extensions["tipline.sessions"]()
     try:
         last = session.scalar(
@@ -66,11 +72,12 @@ def fresh_code(app: Flask, account: StaffAccount) -> str:
     finally:
         session.close()
     totp = pyotp.TOTP(account.totp_secret)
-    current = totp.timecode(datetime.now(UTC))
-    for step in (current - 1, current, current + 1):
-        if last is None or step > last:
-            return totp.generate_otp(step)
-    raise AssertionError("no unused TOTP step in the drift window; sign in less often")
+    while True:
+        current = totp.timecode(datetime.now(UTC))
+        for step in (current, current + 1):
+            if last is None or step > last:
+                return totp.generate_otp(step)
+        time.sleep(max(0.1, totp.interval - time.time() % totp.interval))
 
 
 def post_login(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, DeskMembership, SealedKey, StaffKey, StaffRole, StaffUser
+from app.services import stats
 from crypto.keys import generate_keypair
 from tests.web.conftest import ReceivingDesk, csrf_token, csrf_token_from
 from tests.web.staff_steps import make_staff, sign_in
@@ -148,6 +150,10 @@ def test_the_statistics_page_draws_svg_and_the_settings_page_shows_no_secret(
     signed_in_admin(app, client)
     html = client.get("/admin/stats").get_data(as_text=True)
     assert "<svg" in html and "<script" not in html
+    with app.extensions["tipline.sessions"]() as session:  # the report counts at once
+        figures = stats.statistics(session, today=datetime.now(UTC).date())
+        assert figures.per_month[-1][1] == 1
+        assert figures == stats.statistics_from_tips(session, today=datetime.now(UTC).date())
     csv_text = client.get("/admin/stats.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("tip_reference,desk,status")
     assert len(csv_text.splitlines()) == 2
