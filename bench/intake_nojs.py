@@ -53,6 +53,12 @@ def rss_kib(pid: int, field: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_pid(master: int) -> int:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return int(children[0])
@@ -111,6 +117,7 @@ def main() -> None:
             worker = worker_pid(server.pid)
             rss_before = rss_kib(worker, "VmRSS")
             length, pieces = body(token, size)
+            cpu_before = cpu_seconds(worker)
             started = time.perf_counter()
             connection.putrequest("POST", "/submit/kenya")
             connection.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
@@ -122,6 +129,7 @@ def main() -> None:
             response = connection.getresponse()
             page = response.read().decode()
             upload_seconds = time.perf_counter() - started
+            server_cpu = cpu_seconds(worker) - cpu_before
             peak = rss_kib(worker, "VmHWM")
         finally:
             server.terminate()
@@ -129,15 +137,18 @@ def main() -> None:
     if response.status != 200 or "code-word" not in page:
         sys.exit(f"upload failed: HTTP {response.status}")
 
-    raw_seconds = raw_secretstream_seconds(size)
+    # Best of three: the fastest raw run is the hardest baseline to beat on a noisy machine.
+    raw_seconds = min(raw_secretstream_seconds(size) for _ in range(3))
     upload_rate = size / upload_seconds / MIB
     raw_rate = size / raw_seconds / MIB
     growth_mib = (peak - rss_before) / 1024
     print(f"upload size                : {size // MIB} MiB")
     print(f"no-JS upload throughput    : {upload_rate:8.1f} MiB/s")
-    print(f"raw secretstream push      : {raw_rate:8.1f} MiB/s")
+    print(f"raw secretstream push      : {raw_rate:8.1f} MiB/s (best of 3, after the upload)")
     print(f"ratio upload / raw         : {upload_rate / raw_rate:8.3f}   (target >= 0.25)")
     print(f"server peak RSS growth     : {growth_mib:8.1f} MiB (target <= 64)")
+    cores = server_cpu / upload_seconds
+    print(f"server CPU during upload   : {server_cpu:8.2f} s ({cores:.2f} cores)")
 
 
 if __name__ == "__main__":

@@ -146,6 +146,10 @@ class BlobStore(ABC):
     Every method validates the name first (:raises InvalidBlobName:).
     """
 
+    #: Whether a writer's ``write`` may be called from a helper thread (one at a time, in
+    #: order) while the thread that opened it encrypts the next piece.
+    writes_off_thread = False
+
     # --- writing in one go ------------------------------------------------------------------
 
     @abstractmethod

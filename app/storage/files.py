@@ -47,6 +47,8 @@ _OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FileBlobStore(BlobStore):
+    writes_off_thread = True  # a write is an os.write on our descriptor, nothing more
+
     def __init__(self, root: Path) -> None:
         """Use (and create, 0700) the directory ``root`` and its staging area.
 
