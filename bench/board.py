@@ -18,38 +18,23 @@ Never run as a timed test: these machines are shared and noisy.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import re
-import secrets
-import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pyotp
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from staff_pages import SIZES, load_tips, median_ms, page, print_ratios, scratch_database
+from staff_pages import signed_in_app as staff_app
 
-from app import create_app
-from app.config import Config, Environment, StaffKdf
-from app.instance import init_instance
-from app.migrate import upgrade
-from app.models import StaffRole, Tip, TipState, TipStatus
+from app.models import StaffRole, TipState, TipStatus
 from app.services import stats as statistics_service
 from app.services import stats_rollup
 from app.services.deadlines import add_months
-from app.services.desks import create_desk
-from app.services.staff import create_staff_user
 
-SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "10000,100000").split(","))
-REPEATS = 40
 DATABASE = "tipline_bench_board"
-PASSWORD = "Board-timing-" + secrets.token_hex(8)  # a throwaway account, database and run
 
 
 def tip_rows(count: int, start_seq: int, desk_ids: list[int]) -> list[dict[str, object]]:
@@ -107,104 +92,21 @@ def tip_rows(count: int, start_seq: int, desk_ids: list[int]) -> list[dict[str, 
     return rows
 
 
-def median_ms(call: Callable[[], object]) -> float:
-    call()  # warm caches and plans
-    timings = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
-
-
-def median_ms_after(prepare: Callable[[], object], call: Callable[[], object]) -> float:
-    """Like :func:`median_ms`, with ``prepare`` run untimed before every call."""
-    prepare()
-    call()
-    timings = []
-    for _ in range(REPEATS):
-        prepare()
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--keep", action="store_true", help="keep the database to inspect")
-    args = parser.parse_args()
-    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
-    url = make_url(args.server).set(database=DATABASE).render_as_string(hide_password=False)
-    try:
+    with scratch_database(DATABASE, __doc__.split("\n")[0]) as url:
         run(url)
-    finally:
-        if args.keep:
-            print(f"kept {url}")
-        else:
-            with server.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        server.dispose()
 
 
 def run(url: str) -> None:
-    upgrade(url)
-    data_dir = Path(tempfile.mkdtemp(prefix="tipline-bench-"))
-    init_instance(data_dir)
-    config = Config(
-        env=Environment.TESTING,
-        data_dir=data_dir,
-        database_url=url,
-        secret_key=os.urandom(32),
-        pepper=os.urandom(32),
-        staff_kdf=StaffKdf(opslimit=1, memlimit=8 * 1024 * 1024),
-    )
-    app = create_app(config)
-    engine = app.extensions["tipline.engine"]
-    session = app.extensions["tipline.sessions"]()
+    bench = staff_app(url, StaffRole.OFFICER)
+    sessions = bench.app.extensions["tipline.sessions"]
     today = datetime.now(UTC).date()
-    for slug, country in (("kenya", "KE"), ("vietnam", "VN")):
-        create_desk(session, slug=slug, name=slug, country_codes=[country], today=today)
-    session.flush()
-    desk_ids = [row[0] for row in session.execute(text("SELECT id FROM desks ORDER BY id"))]
-    create_staff_user(
-        session,
-        username="bench",
-        role=StaffRole.OFFICER,
-        desk_slugs=["kenya", "vietnam"],
-        password=PASSWORD,
-        now=datetime.now(UTC),
-        kdf=config.staff_kdf,
-    )
-    session.commit()
-    session.close()
-
-    client = app.test_client()
-    with engine.connect() as connection:
-        secret = connection.execute(text("SELECT totp_secret FROM staff_users")).scalar_one()
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page)
-    assert token is not None
-    form = {"csrf_token": token.group(1), "username": "bench", "password": PASSWORD}
-    response = client.post("/staff/login", data=form | {"totp": pyotp.TOTP(secret).now()})
-    assert response.status_code == 303, response.get_data(as_text=True)
-
     results: dict[int, dict[str, float]] = {}
-    sessions = app.extensions["tipline.sessions"]
     dirty_month = add_months(today.replace(day=1), -2)  # a full month
     inserted = 0
     for size in SIZES:
-        with engine.begin() as connection:
-            while inserted < size:
-                batch = min(10_000, size - inserted)
-                connection.execute(insert(Tip), tip_rows(batch, inserted + 1, desk_ids))
-                inserted += batch
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
+        inserted = load_tips(bench.engine, tip_rows, inserted, size, bench.desk_ids)
+        with bench.engine.connect() as connection:
             deep = connection.execute(
                 text(
                     "SELECT next_due_on, id FROM tips WHERE next_due_on IS NOT NULL "
@@ -241,37 +143,22 @@ def run(url: str) -> None:
 
         def dirty_one_month() -> None:
             with sessions() as session:
-                stats_rollup.mark(session, desk_ids[0], dirty_month)
+                stats_rollup.mark(session, bench.desk_ids[0], dirty_month)
                 session.commit()
 
-        def page(path: str) -> Callable[[], object]:
-            def call() -> object:
-                response = client.get(path)
-                assert response.status_code == 200, response.status_code
-                return response
-
-            return call
-
         results[size] = {
-            "board overdue": median_ms(page("/staff/board/?view=overdue")),
-            "due this week": median_ms(page("/staff/board/?view=due_this_week")),
-            "deep page": median_ms(page(f"/staff/board/?view=open&after={cursor}")),
-            "statistics page": median_ms(page("/staff/board/stats")),
+            "board overdue": median_ms(page(bench.client, "/staff/board/?view=overdue")),
+            "due this week": median_ms(page(bench.client, "/staff/board/?view=due_this_week")),
+            "deep page": median_ms(page(bench.client, f"/staff/board/?view=open&after={cursor}")),
+            "statistics page": median_ms(page(bench.client, "/staff/board/stats")),
             "stats, roll-up": median_ms(service(statistics_service.statistics)),
-            "stats, 1 dirty": median_ms_after(
-                dirty_one_month, service(statistics_service.statistics)
+            "stats, 1 dirty": median_ms(
+                service(statistics_service.statistics), prepare=dirty_one_month
             ),
             "stats, GROUP BY": median_ms(service(statistics_service.statistics_from_tips)),
         }
-    print(f"Board medians over {REPEATS} requests (server time, in-process):")
-    small, large = SIZES
-    for name in results[small]:
-        a, b = results[small][name], results[large][name]
-        print(
-            f"  {name:<15} {small:>7,} tips {a:7.2f} ms   {large:>7,} tips {b:7.2f} ms   "
-            f"ratio {b / a:4.2f}x (target <= 2x)"
-        )
-    app.extensions["tipline.engine"].dispose()
+    print_ratios("Board", results)
+    bench.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput
 from app.models import Desk, StaffUser, Tip, TipState, TipStatus
 from app.services.deadlines import DUE_SOON
-from app.services.workflow import member_desk_ids
+from app.services.desks import member_desk_ids
 
 PAGE_SIZE = 50
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([0-9a-f-]{36})$")

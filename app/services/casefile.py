@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from app.errors import DomainError, NotFound
 from app.models import (
     Author,
-    DeskMembership,
     EncryptedObject,
     ObjectKind,
     Scope,
@@ -27,6 +26,7 @@ from app.models import (
     TipState,
 )
 from app.services import audit
+from app.services.desks import member_desk_ids
 from app.services.intake import next_activity_seq
 from app.services.objects import ObjectBatch, read_metadata, read_small_object, stream_body
 from app.services.staff_auth import StaffContext
@@ -88,12 +88,6 @@ class CaseEntry:
     author: Author
     day: date
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def member_desk_ids(session: Session, user_id: int) -> list[int]:
-    return list(
-        session.scalars(select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id))
-    )
 
 
 def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:

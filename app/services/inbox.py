@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import Desk, DeskMembership, Tip, TipRead, TipState, TipStatus
+from app.services.desks import member_desk_ids
 
 PAGE_SIZE = 50
 _CURSOR = re.compile(r"^(\d{1,18})\.([0-9a-f-]{36})$")
@@ -106,9 +107,7 @@ def inbox_page(
     number of tips (a single ORDER BY over all the user's desks would sort every one of them).
     """
     after = parse_cursor(cursor)
-    desk_ids = list(
-        session.scalars(select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id))
-    )
+    desk_ids = sorted(member_desk_ids(session, user_id))
     if filters.desk_id is not None:
         desk_ids = [d for d in desk_ids if d == filters.desk_id]
     if not desk_ids:

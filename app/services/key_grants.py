@@ -95,51 +95,48 @@ def grant_waiting_colleagues(
         )
     ).all()
     for membership, colleague_key in waiting:
-        complete = True
-        tips = session.scalars(
-            select(Tip).where(Tip.desk_id == membership.desk_id, Tip.state == TipState.SUBMITTED)
+        desk_tips = select(Tip.id).where(
+            Tip.desk_id == membership.desk_id, Tip.state == TipState.SUBMITTED
         )
-        for tip in tips:
-            commitments = {
-                Scope.THREAD: tip.thread_commitment,
-                Scope.INTERNAL: tip.internal_commitment,
-            }
-            mine = session.scalars(
-                select(SealedKey).where(
-                    SealedKey.tip_id == tip.id, SealedKey.key_id == keypair.key_id
-                )
-            ).all()
-            theirs = set(
-                session.scalars(
-                    select(SealedKey.scope).where(
-                        SealedKey.tip_id == tip.id, SealedKey.key_id == colleague_key.key_id
-                    )
+        # Three queries per colleague and desk, whatever the number of tips.
+        theirs = {
+            (tip_id, scope)
+            for tip_id, scope in session.execute(
+                select(SealedKey.tip_id, SealedKey.scope).where(
+                    SealedKey.key_id == colleague_key.key_id, SealedKey.tip_id.in_(desk_tips)
                 )
             )
-            if not mine:
-                complete = False
+        }
+        mine = session.execute(
+            select(SealedKey, Tip.thread_commitment, Tip.internal_commitment)
+            .join(Tip, Tip.id == SealedKey.tip_id)
+            .where(SealedKey.key_id == keypair.key_id, SealedKey.tip_id.in_(desk_tips))
+        ).all()
+        opened_tips = {sealed.tip_id for sealed, _, _ in mine}
+        tip_count = session.scalar(select(func.count()).select_from(desk_tips.subquery())) or 0
+        complete = len(opened_tips) == tip_count  # the granter holds keys to every tip
+        for sealed, thread_commitment, internal_commitment in mine:
+            if (sealed.tip_id, sealed.scope) in theirs:
                 continue
-            for sealed in mine:
-                if sealed.scope in theirs:
-                    continue
-                data_key = open_data_key(
-                    sealed.sealed,
-                    tip_id=id_from_str(tip.id),
-                    keypair=keypair,
-                    scope=sealed.scope.value,
-                    expected_commitment=commitments[sealed.scope],
+            commitments = {Scope.THREAD: thread_commitment, Scope.INTERNAL: internal_commitment}
+            data_key = open_data_key(
+                sealed.sealed,
+                tip_id=id_from_str(sealed.tip_id),
+                keypair=keypair,
+                scope=sealed.scope.value,
+                expected_commitment=commitments[sealed.scope],
+            )
+            session.add(
+                SealedKey(
+                    tip_id=sealed.tip_id,
+                    key_id=colleague_key.key_id,
+                    scope=sealed.scope,
+                    sealed=seal_data_key(
+                        data_key, id_from_str(sealed.tip_id), colleague_key.public_key
+                    ),
                 )
-                session.add(
-                    SealedKey(
-                        tip_id=tip.id,
-                        key_id=colleague_key.key_id,
-                        scope=sealed.scope,
-                        sealed=seal_data_key(
-                            data_key, id_from_str(tip.id), colleague_key.public_key
-                        ),
-                    )
-                )
-                added += 1
+            )
+            added += 1
         if complete:
             membership.needs_key_grant = False
             audit.record(

@@ -121,12 +121,6 @@ def set_initial_deadlines(tip: Tip, desk: Desk, today: date) -> None:
     tip.next_due_on = next_due(tip)
 
 
-def member_desk_ids(session: Session, user_id: int) -> set[int]:
-    return set(
-        session.scalars(select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id))
-    )
-
-
 def tip_for_staff(session: Session, user: StaffUser, tip_id: str) -> Tip:
     """A submitted tip of one of the user's desks.
 

@@ -26,6 +26,7 @@ from app.errors import InvalidInput
 from app.models import OutcomeKind, StaffRole, TagKind, Tip, TipStatus
 from app.services import board as board_service
 from app.services import casework, stats, workflow
+from app.services import desks as desk_service
 from app.services.digest import build_digest
 from app.services.inbox import member_desks
 from app.web.staff_auth import current_staff, staff_required
@@ -70,7 +71,7 @@ def index() -> ResponseReturnValue:
     filters = board_service.BoardFilter(
         view=view, desk_id=_optional_int("desk"), assignee_id=_optional_int("assignee")
     )
-    desk_ids = workflow.member_desk_ids(session, user.id)
+    desk_ids = desk_service.member_desk_ids(session, user.id)
     page = board_service.board_page(
         session, user.id, today=today, filters=filters, cursor=request.args.get("after")
     )
@@ -300,11 +301,11 @@ def csv_response(desk_ids: list[int] | None) -> Response:
 @bp.get("/stats")
 @staff_required(*CASE_WORKERS)
 def statistics() -> ResponseReturnValue:
-    desk_ids = sorted(workflow.member_desk_ids(get_db(), current_staff().user.id))
+    desk_ids = sorted(desk_service.member_desk_ids(get_db(), current_staff().user.id))
     return render_statistics(desk_ids, "board.statistics_csv")
 
 
 @bp.get("/stats.csv")
 @staff_required(*CASE_WORKERS)
 def statistics_csv() -> Response:
-    return csv_response(sorted(workflow.member_desk_ids(get_db(), current_staff().user.id)))
+    return csv_response(sorted(desk_service.member_desk_ids(get_db(), current_staff().user.id)))

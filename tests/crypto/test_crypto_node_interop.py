@@ -1,7 +1,7 @@
 """Interoperability with real libsodium.js (libsodium-wrappers 0.8.4) in Node.
 
 These tests fail, never skip, when node or node_modules is missing: run ``npm ci``.
-The Node side is tests/crypto/node/tipline_protocol.mjs, the module the browser will use.
+The Node side runs static/js/tipline_protocol.mjs, the very module the browser loads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // Test driver: reads one JSON request on stdin, writes one JSON response on stdout.
 // Binary values travel as hex. Used by tests/crypto/test_node_interop.py.
 import sodium from 'libsodium-wrappers';
-import { createProtocol, ProtocolError } from './tipline_protocol.mjs';
+import { createProtocol, ProtocolError } from '../../../static/js/tipline_protocol.mjs';
 
 await sodium.ready;
 const protocol = createProtocol(sodium);
