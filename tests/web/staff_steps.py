@@ -39,7 +39,10 @@ def make_staff(
     password: str | None = None,
 ) -> StaffAccount:
     """An account ready to sign in (a prosecutor gets their key at creation, as with the CLI)."""
-    password = password or f"Correct-horse-{secrets.token_hex(6)}"
+    if password is None:
+        password = f"Correct-horse-{secrets.token_hex(6)}"
+        while username in password.lower():  # random hex can spell a name like "ada"
+            password = f"Correct-horse-{secrets.token_hex(6)}"
     session = app.extensions["tipline.sessions"]()
     try:
         created = create_staff_user(
