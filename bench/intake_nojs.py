@@ -118,6 +118,7 @@ def main() -> None:
             rss_before = rss_kib(worker, "VmRSS")
             length, pieces = body(token, size)
             cpu_before = cpu_seconds(worker)
+            client_before = time.process_time()
             started = time.perf_counter()
             connection.putrequest("POST", "/submit/kenya")
             connection.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
@@ -129,6 +130,7 @@ def main() -> None:
             response = connection.getresponse()
             page = response.read().decode()
             upload_seconds = time.perf_counter() - started
+            client_cpu = time.process_time() - client_before
             server_cpu = cpu_seconds(worker) - cpu_before
             peak = rss_kib(worker, "VmHWM")
         finally:
@@ -149,6 +151,7 @@ def main() -> None:
     print(f"server peak RSS growth     : {growth_mib:8.1f} MiB (target <= 64)")
     cores = server_cpu / upload_seconds
     print(f"server CPU during upload   : {server_cpu:8.2f} s ({cores:.2f} cores)")
+    print(f"client CPU during upload   : {client_cpu:8.2f} s (this script sending the body)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Object metadata ``M``: the four v1 kinds, their validation and their serialisation.
+"""Object metadata ``M``: the v1 kinds, their validation and their serialisation.
+
+A ``file`` either carries its body (``size`` bytes after ``M``) or names a detached ``body``
+object that holds it: ``"body": <object id>``. A detached body is what a writer produces when
+it learns the file's size and SHA-256 only after its last byte (the no-JavaScript intake): it
+encrypts the body object as the bytes arrive, then writes the small ``file`` object. A ``body``
+object's metadata is just ``{"v":1,"kind":"body"}``; its length comes from the file's ``size``.
 
 Writers serialise with :func:`encode_metadata` (compact, sorted keys, UTF-8, no ASCII
 escaping). Readers accept any valid JSON text for the same object (see
@@ -18,9 +24,10 @@ from crypto.errors import BadMetadata, InvalidMetadata, LengthOutOfRange
 from crypto.layout import MAX_BODY_SIZE, MAX_METADATA_BYTES
 
 VERSION = 1
-KINDS = ("report", "message", "file", "note")
+KINDS = ("report", "message", "file", "note", "body")
 MIN_METADATA_BYTES = 2  # "{}"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 class _Problem(Exception):
@@ -68,6 +75,9 @@ def _check(metadata: object) -> int:
             raise _Problem("The metadata field 'fields' is missing or not an object.")
     elif kind in ("message", "note"):
         _require_str(metadata, "text")
+    elif kind == "body":
+        if "size" in metadata:
+            raise _Problem("A detached body takes its size from its file object.")
     else:
         _require_str(metadata, "name", non_empty=True)
         _require_str(metadata, "type")
@@ -76,14 +86,28 @@ def _check(metadata: object) -> int:
         sha256 = metadata.get("sha256")
         if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
             raise _Problem("The metadata field 'sha256' is not 64 lowercase hex digits.")
+        if "body" in metadata:
+            body = metadata["body"]
+            if not isinstance(body, str) or not _UUID.fullmatch(body):
+                raise _Problem("The metadata field 'body' is not a lowercase UUID4 string.")
+            return 0  # the body is in the object it names
     if kind != "file" and size != 0:
         raise _Problem("Only file objects carry a body.")
     return size
 
 
 def declared_size(metadata: Mapping[str, Any]) -> int:
-    """Return ``metadata["size"]`` or 0. Assumes the metadata was validated."""
+    """Return the length of the body inside this object: ``size``, or 0 when there is none
+    or the body is detached. Assumes the metadata was validated."""
+    if "body" in metadata:
+        return 0
     return int(metadata.get("size", 0))
+
+
+def detached_body_id(metadata: Mapping[str, Any]) -> str | None:
+    """The object id (UUID string) of a file's detached body, or None if it carries its own."""
+    body = metadata.get("body") if metadata.get("kind") == "file" else None
+    return str(body) if body is not None else None
 
 
 def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
@@ -145,9 +169,14 @@ def note_metadata(text: str) -> dict[str, Any]:
     return {"v": VERSION, "kind": "note", "text": text}
 
 
-def file_metadata(name: str, type: str, size: int, sha256_hex: str) -> dict[str, Any]:
-    """Metadata of an evidence file; ``sha256_hex`` is SHA-256 of the body before encryption."""
-    return {
+def file_metadata(
+    name: str, type: str, size: int, sha256_hex: str, *, body: str | None = None
+) -> dict[str, Any]:
+    """Metadata of an evidence file; ``sha256_hex`` is SHA-256 of the body before encryption.
+
+    ``body``: the object id (UUID string) of a detached body object holding the bytes.
+    """
+    metadata = {
         "v": VERSION,
         "kind": "file",
         "name": name,
@@ -155,3 +184,11 @@ def file_metadata(name: str, type: str, size: int, sha256_hex: str) -> dict[str,
         "size": size,
         "sha256": sha256_hex,
     }
+    if body is not None:
+        metadata["body"] = body
+    return metadata
+
+
+def body_metadata() -> dict[str, Any]:
+    """Metadata of a detached file body (see the module docstring)."""
+    return {"v": VERSION, "kind": "body"}

@@ -30,6 +30,7 @@ from crypto._framing import ExactReader, Rechunker, as_piece_iterable, byte_view
 from crypto._hashing import OBJECT_LABEL, keyed_blake2b_256
 from crypto.datakeys import DATA_KEY_BYTES
 from crypto.errors import (
+    BadMetadata,
     DataAfterFinal,
     EarlyFinal,
     LengthOutOfRange,
@@ -46,6 +47,7 @@ from crypto.layout import (
     CIPHERTEXT_CHUNK_SIZE,
     HEADER_BYTES,
     LENGTH_PREFIX_BYTES,
+    MAX_BODY_SIZE,
     MAX_METADATA_BYTES,
     SMALL_PADDING_UNIT,
     chunk_count,
@@ -56,7 +58,13 @@ from crypto.layout import (
     padded_length,
     padded_length_of_ciphertext,
 )
-from crypto.metadata import MIN_METADATA_BYTES, declared_size, encode_metadata, parse_metadata
+from crypto.metadata import (
+    MIN_METADATA_BYTES,
+    body_metadata,
+    declared_size,
+    encode_metadata,
+    parse_metadata,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -64,6 +72,7 @@ __all__ = [
     "ciphertext_length",
     "decrypt_object",
     "decrypt_object_bytes",
+    "encrypt_detached_body",
     "encrypt_object",
     "expected_ciphertext_length",
     "is_valid_ciphertext_length",
@@ -75,6 +84,7 @@ __all__ = [
 _TAG_MESSAGE: int = crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL: int = crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _ZEROS = memoryview(bytes(CHUNK_SIZE))
+BODY_TRAILER_BYTES = 8  # u64le(size) ends a detached body's plaintext
 
 
 def object_key(data_key: bytes, object_id: bytes) -> bytes:
@@ -115,8 +125,27 @@ def encrypt_object(
     return _encrypt_stream(key, prefix, as_piece_iterable(body), size, padded)
 
 
+def encrypt_detached_body(
+    data_key: bytes, object_id: bytes, body: Iterable[bytes]
+) -> Iterator[bytes]:
+    """Encrypt a file's body whose length is known only at its end; yield header, chunks.
+
+    The object's metadata is ``{"v":1,"kind":"body"}``; the padding is fixed once the body
+    has ended. The caller counts and hashes the body itself and then writes the ``file``
+    object that names this one (``file_metadata(..., body=<this object id>)``): a reader
+    takes the body's length from there.
+
+    :raises SizeMismatch: while iterating, if the body exceeds the largest size JSON holds.
+    :raises ValueError: at call time, on a wrong-length data key or object id.
+    """
+    key = object_key(data_key, object_id)
+    encoded = encode_metadata(body_metadata())
+    prefix = len(encoded).to_bytes(LENGTH_PREFIX_BYTES, "little") + encoded
+    return _encrypt_stream(key, prefix, as_piece_iterable(body), None, None)
+
+
 def _encrypt_stream(
-    key: bytes, prefix: bytes, body: Iterable[bytes], size: int, padded: int
+    key: bytes, prefix: bytes, body: Iterable[bytes], size: int | None, padded: int | None
 ) -> Iterator[bytes]:
     state = crypto_secretstream_xchacha20poly1305_state()
     yield crypto_secretstream_xchacha20poly1305_init_push(state, key)
@@ -132,24 +161,32 @@ def _encrypt_stream(
 
 
 def _padded_plaintext_chunks(
-    prefix: bytes, body: Iterable[bytes], size: int, padded: int
+    prefix: bytes, body: Iterable[bytes], size: int | None, padded: int | None
 ) -> Iterator[bytes]:
+    """``P`` in 64 KiB chunks; ``size`` and ``padded`` None: as long as the body turns out."""
     rechunker = Rechunker(CHUNK_SIZE)
     yield from rechunker.feed(memoryview(prefix), immutable=True)
     consumed = 0
+    limit = MAX_BODY_SIZE if size is None else size
     for piece in body:
         view = byte_view(piece)
         consumed += len(view)
-        if consumed > size:
+        if consumed > limit:
             raise SizeMismatch("The body is longer than the size its metadata declares.")
         yield from rechunker.feed(view, immutable=isinstance(piece, bytes))
+    trailer = b""
+    if size is None or padded is None:  # a detached body: its length ends P
+        trailer = _body_trailer(consumed)
+        size, padded = consumed, padded_length(len(prefix) + consumed + len(trailer))
     if consumed != size:
         raise SizeMismatch("The body is shorter than the size its metadata declares.")
-    padding = padded - len(prefix) - size
+    padding = padded - len(prefix) - size - len(trailer)
     while padding:
         zeros = _ZEROS[: min(padding, CHUNK_SIZE)]
         yield from rechunker.feed(zeros, immutable=True)
         padding -= len(zeros)
+    if trailer:
+        yield from rechunker.feed(memoryview(trailer), immutable=True)
     tail = rechunker.rest()
     if tail:
         yield tail
@@ -191,6 +228,7 @@ class _ChunkPuller:
         self._total: int | None = None  # expected number of chunks, once metadata is read
         self._last_ciphertext_len = 0
         self.index = 0  # chunks pulled so far
+        self.padded_len = 0  # len(P), once metadata is read
         self.last_plain_len = 0
         self.finished = False
 
@@ -207,6 +245,7 @@ class _ChunkPuller:
             raise MissingFinal("The stream continues past the end its metadata declares.")
         self._total = total
         self._last_ciphertext_len = last_len + CHUNK_OVERHEAD
+        self.padded_len = padded_len
 
     def _trim_short_chunk(self, ciphertext: bytes) -> bytes:
         """Frame a chunk cut short by the end of input while the layout is still unknown.
@@ -261,7 +300,11 @@ class _ChunkPuller:
 
 
 def decrypt_object(
-    data_key: bytes, object_id: bytes, ciphertext: Iterable[bytes]
+    data_key: bytes,
+    object_id: bytes,
+    ciphertext: Iterable[bytes],
+    *,
+    body_size: int | None = None,
 ) -> DecryptedObject:
     """Authenticate and parse an object's metadata; return it with a streaming body.
 
@@ -269,6 +312,10 @@ def decrypt_object(
     (reports, messages, notes), which are verified to the end before this returns.
     ``ciphertext`` may be split at any byte boundaries. See the module docstring: discard
     the body if iterating it raises.
+
+    ``body_size``: for a detached ``body`` object, the ``size`` of the file object that
+    names it (the body's length is declared there). Without it a body object's metadata is
+    returned but its body cannot be read; with it, any other kind is rejected.
 
     :raises TamperedCiphertext: if a chunk fails authentication (also: wrong key or id).
     :raises TruncatedStream: if the ciphertext ends early.
@@ -280,7 +327,10 @@ def decrypt_object(
     :raises BadMetadata: if the metadata is not valid v1 JSON.
     :raises NonZeroPadding: if a padding byte is not zero (from the body iterator when
         the object has a body).
+    :raises ValueError: if ``body_size`` is out of range.
     """
+    if body_size is not None and not 0 <= body_size <= MAX_BODY_SIZE:
+        raise ValueError("A detached body's size is out of range.")
     key = object_key(data_key, object_id)
     reader = ExactReader(as_piece_iterable(ciphertext))
     header = reader.read(HEADER_BYTES)
@@ -302,11 +352,19 @@ def decrypt_object(
             raise LengthOutOfRange("The metadata length runs past the end of the object.")
         buffer += puller.pull()
     metadata = parse_metadata(bytes(buffer[LENGTH_PREFIX_BYTES:metadata_end]))
-    body_end = metadata_end + declared_size(metadata)
-    puller.expect(padded_length(body_end))
+    detached = metadata["kind"] == "body"
+    if body_size is not None and not detached:
+        raise BadMetadata("The object named as a file's body is not a detached body.")
+    if detached and body_size is None:
+        return DecryptedObject(metadata, _needs_size())
+    if body_size is None:
+        body_end, trailer = metadata_end + declared_size(metadata), b""
+    else:
+        body_end, trailer = metadata_end + body_size, _body_trailer(body_size)
+    puller.expect(padded_length(body_end + len(trailer)))
     leftover = bytes(buffer[metadata_end:])
-    body = _body(puller, leftover, metadata_end, body_end)
-    if body_end == metadata_end:
+    body = _body(puller, leftover, metadata_end, body_end, trailer)
+    if body_end == metadata_end and not detached:
         # No body: verify the padding and FINAL now, so the metadata alone is safe to use.
         for _ in body:
             pass
@@ -314,8 +372,23 @@ def decrypt_object(
     return DecryptedObject(metadata, body)
 
 
-def _body(puller: _ChunkPuller, leftover: bytes, position: int, body_end: int) -> Iterator[bytes]:
-    yield from _body_part(leftover, position, body_end)
+def _body_trailer(size: int) -> bytes:
+    """The last bytes of a detached body's P: its length, binding it to its file's ``size``."""
+    return size.to_bytes(BODY_TRAILER_BYTES, "little")
+
+
+def _needs_size() -> Iterator[bytes]:
+    raise ValueError("A detached body is read with the size its file object declares.")
+    yield b""  # pragma: no cover - makes this a generator
+
+
+def _body(
+    puller: _ChunkPuller, leftover: bytes, position: int, body_end: int, trailer: bytes = b""
+) -> Iterator[bytes]:
+    """The body bytes of P from ``position`` on; padding (and a detached body's trailer,
+    the last ``len(trailer)`` bytes of P) checked before the bytes beside it are released."""
+    trailer_at = puller.padded_len - len(trailer)
+    yield from _body_part(leftover, position, body_end, trailer, trailer_at)
     position += len(leftover)
     pull = puller.pull
     while not puller.finished:
@@ -324,17 +397,23 @@ def _body(puller: _ChunkPuller, leftover: bytes, position: int, body_end: int) -
         if end <= body_end:
             yield plain  # the common case: a chunk of body only
         else:
-            yield from _body_part(plain, position, body_end)
+            yield from _body_part(plain, position, body_end, trailer, trailer_at)
         position = end
 
 
-def _body_part(plain: bytes, start: int, body_end: int) -> Iterator[bytes]:
-    """Yield the body bytes of a plaintext piece starting at ``start`` in P; check padding."""
+def _body_part(
+    plain: bytes, start: int, body_end: int, trailer: bytes, trailer_at: int
+) -> Iterator[bytes]:
+    """Yield the body bytes of a plaintext piece starting at ``start`` in P; check the rest."""
     body_len = min(max(body_end - start, 0), len(plain))
-    padding_len = len(plain) - body_len
-    # The padding is checked before the chunk's body bytes are released.
-    if padding_len and plain.count(0, body_len) != padding_len:
+    zeros_end = min(max(trailer_at - start, body_len), len(plain))
+    padding_len = zeros_end - body_len
+    if padding_len and plain.count(0, body_len, zeros_end) != padding_len:
         raise NonZeroPadding("The object's padding is not all zero bytes.")
+    if zeros_end < len(plain):
+        offset = start + zeros_end - trailer_at
+        if plain[zeros_end:] != trailer[offset : offset + len(plain) - zeros_end]:
+            raise LengthOutOfRange("A detached body's length differs from its file's size.")
     if body_len == len(plain):
         if plain:
             yield plain

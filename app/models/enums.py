@@ -55,6 +55,7 @@ class ObjectKind(StrEnum):
     MESSAGE = "message"
     FILE = "file"
     NOTE = "note"
+    BODY = "body"  # a file's detached body, read through the file object that names it
 
 
 class Author(StrEnum):

@@ -135,7 +135,11 @@ def read_case(
     """Every object of the tip, decrypted in memory (files: metadata only), audited."""
     rows = session.scalars(
         select(EncryptedObject)
-        .where(EncryptedObject.tip_id == opened.tip.id, EncryptedObject.complete.is_(True))
+        .where(
+            EncryptedObject.tip_id == opened.tip.id,
+            EncryptedObject.complete.is_(True),
+            EncryptedObject.kind != ObjectKind.BODY,  # a file's detached body: read through it
+        )
         .order_by(EncryptedObject.seq)
     ).all()
     entries = []

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 
 import nacl.utils
 from sqlalchemy import func, select
@@ -23,14 +23,13 @@ from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState
 from app.services import stats_rollup
 from app.services.desks import desk_recipients
 from app.services.objects import ObjectBatch
-from app.services.spool import EncryptedSpool
 from app.services.workflow import set_initial_deadlines
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
 from crypto.datakeys import commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
 from crypto.keys import KeyPair
-from crypto.metadata import file_metadata, report_metadata
+from crypto.metadata import report_metadata
 
 MAX_FILENAME_CHARS = 200
 MAX_CONTENT_TYPE_CHARS = 200
@@ -106,26 +105,19 @@ def clean_filename(name: str) -> str:
 
 
 def add_uploaded_file(
-    batch: ObjectBatch,
-    spool_dir: Path,
-    *,
-    filename: str,
-    content_type: str,
-    chunks: Iterable[bytes],
+    batch: ObjectBatch, *, filename: str, content_type: str, chunks: Iterable[bytes]
 ) -> None:
-    """Encrypt one uploaded file into ``batch``, its size and SHA-256 in the metadata.
+    """Encrypt one uploaded file into ``batch`` as it streams in, size and SHA-256 included.
 
-    Both are known only after the last byte, but the format puts them first, so the bytes
-    wait in an :class:`EncryptedSpool` (ciphertext under a key held only in memory).
+    Both are known only after the last byte, so the bytes go into a detached body object
+    as they arrive and the file object naming it follows (DESIGN §4, docs/PROTOCOL.md).
     """
-    with EncryptedSpool(spool_dir) as spool:
-        for chunk in chunks:
-            spool.write(chunk)
-        sha256_hex = spool.finish()
-        metadata = file_metadata(
-            clean_filename(filename), content_type[:MAX_CONTENT_TYPE_CHARS], spool.size, sha256_hex
-        )
-        batch.add(Scope.THREAD, ObjectKind.FILE, metadata, spool.replay())
+    batch.add_file(
+        Scope.THREAD,
+        name=clean_filename(filename),
+        content_type=content_type[:MAX_CONTENT_TYPE_CHARS],
+        body=chunks,
+    )
 
 
 def next_activity_seq(session: Session) -> int:
@@ -140,9 +132,7 @@ class TipIntake:
     :raises DeskCannotReceive: the desk has no recipient key (never store a tip nobody can read).
     """
 
-    def __init__(
-        self, session: Session, blob_store: BlobStore, desk: Desk, *, spool_dir: Path
-    ) -> None:
+    def __init__(self, session: Session, blob_store: BlobStore, desk: Desk) -> None:
         self.desk = desk
         self.recipients = desk_recipients(session, desk.id)
         if not self.recipients:
@@ -150,17 +140,10 @@ class TipIntake:
         self.tip_id = str(uuid.uuid4())
         self.data_keys = {Scope.THREAD: generate_data_key(), Scope.INTERNAL: generate_data_key()}
         self.objects = ObjectBatch(blob_store, self.tip_id, self.data_keys)
-        self.spool_dir = spool_dir
 
     def add_file(self, filename: str, content_type: str, chunks: Iterable[bytes]) -> None:
         """Encrypt an uploaded evidence file as it streams in (see :func:`add_uploaded_file`)."""
-        add_uploaded_file(
-            self.objects,
-            self.spool_dir,
-            filename=filename,
-            content_type=content_type,
-            chunks=chunks,
-        )
+        add_uploaded_file(self.objects, filename=filename, content_type=content_type, chunks=chunks)
 
     def complete(
         self,

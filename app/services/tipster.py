@@ -250,6 +250,7 @@ def read_thread(
             EncryptedObject.tip_id == access.tip.id,
             EncryptedObject.scope == Scope.THREAD,
             EncryptedObject.complete.is_(True),
+            EncryptedObject.kind != ObjectKind.BODY,  # read through its file
         )
         .order_by(EncryptedObject.seq)
     )

@@ -83,7 +83,7 @@ def submit(slug: str) -> ResponseReturnValue:
     config = get_config()
     desk = desk_service.get_desk(session, slug)
     limit = _check_declared_length()
-    intake = TipIntake(session, get_blob_store(), desk, spool_dir=config.data_dir / "spool")
+    intake = TipIntake(session, get_blob_store(), desk)
     today = _now().date()
 
     def encrypt_file(part: Part, form: StreamedForm) -> None:
@@ -217,15 +217,12 @@ def send_message() -> ResponseReturnValue:
     except tipster_service.TipsterSessionExpired as error:
         return _login_page(error.message, error.status_code)
     session = get_db()
-    config = get_config()
     limit = _check_declared_length()
     batch: ObjectBatch = tipster_service.followup_batch(session, get_blob_store(), access)
-    spool_dir = config.data_dir / "spool"
 
     def encrypt_file(part: Part, _form: StreamedForm) -> None:
         add_uploaded_file(
             batch,
-            spool_dir,
             filename=part.filename or "",
             content_type=part.content_type,
             chunks=part.chunks,

@@ -1,4 +1,4 @@
-"""Reading a streamed tip form: CSRF first, text fields into memory, files into spools."""
+"""Reading a streamed tip form: CSRF first, text fields into memory, files to a callback."""
 
 from __future__ import annotations
 

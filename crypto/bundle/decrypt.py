@@ -3,8 +3,10 @@
 Output: ``report.json`` (if the report could be decrypted), ``messages.json`` (messages
 and notes in manifest order), ``files.json`` (one entry per file: original and saved name,
 type, size, sha256) and ``files/<sanitised name>`` for each file, whose SHA-256 is checked
-against its metadata. Everything is written to a hidden temporary directory beside the
-target and renamed into place only when every object decrypted and checked.
+against its metadata. A file with a detached ``body`` object is read from it; every
+body object must belong to exactly one file of the same scope. Everything is written to a
+hidden temporary directory beside the target and renamed into place only when every object
+decrypted and checked.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from crypto.bundle.manifest import ObjectEntry
 from crypto.bundle.reader import Bundle, read_bundle
 from crypto.datakeys import SCOPES, open_data_key
 from crypto.errors import BadBundle, DigestMismatch, NoSealedKey
+from crypto.ids import id_from_str
 from crypto.keys import KeyPair
+from crypto.metadata import detached_body_id
 from crypto.objects import DecryptedObject, decrypt_object
 
 FILES_DIR = "files"
@@ -111,11 +115,47 @@ def _save_file(
     return record
 
 
+class _DetachedBodies:
+    """The bundle's ``body`` objects, each to be claimed by exactly one file."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self._bundle = bundle
+        self._entries = {entry.object_id: entry for entry in bundle.objects}
+        self._seen: set[bytes] = set()
+        self._claimed: set[bytes] = set()
+
+    def seen(self, entry: ObjectEntry) -> None:
+        self._seen.add(entry.object_id)
+
+    def claim(self, file: DecryptedObject, entry: ObjectEntry, data_key: bytes) -> DecryptedObject:
+        """The file with its body read from the body object its metadata names."""
+        body_uuid = detached_body_id(file.metadata)
+        if body_uuid is None:
+            return file
+        body_id = id_from_str(body_uuid)
+        body_entry = self._entries.get(body_id)
+        if body_entry is None or body_entry.scope != entry.scope or body_id in self._claimed:
+            raise BadBundle("A file's body object is missing from the bundle or claimed twice.")
+        self._claimed.add(body_id)
+        body = decrypt_object(
+            data_key,
+            body_id,
+            self._bundle.iter_ciphertext(body_entry),
+            body_size=int(file.metadata["size"]),
+        )
+        return DecryptedObject(file.metadata, body.body)
+
+    def check_all_claimed(self) -> None:
+        if not self._seen <= self._claimed:
+            raise BadBundle("The bundle holds a file body that no file refers to.")
+
+
 def _decrypt_into(
     bundle: Bundle, data_keys: dict[str, bytes], workdir: Path, summary: DecryptionSummary
 ) -> None:
     (workdir / FILES_DIR).mkdir(mode=0o700)
     names = NameAllocator()
+    bodies = _DetachedBodies(bundle)
     report: dict[str, Any] | None = None
     messages: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
@@ -125,7 +165,11 @@ def _decrypt_into(
             summary.skipped_object_ids.append(id_to_uuid(entry.object_id))
             continue
         decrypted = decrypt_object(data_key, entry.object_id, bundle.iter_ciphertext(entry))
+        if decrypted.kind == "body":
+            bodies.seen(entry)  # read through the file that names it
+            continue
         if decrypted.kind == "file":
+            decrypted = bodies.claim(decrypted, entry, data_key)
             files.append(_save_file(decrypted, entry, names, workdir))
             continue
         for _ in decrypted.body:  # empty, but draining authenticates padding and FINAL
@@ -136,6 +180,7 @@ def _decrypt_into(
             report = _record(entry, decrypted.metadata)
         else:
             messages.append(_record(entry, decrypted.metadata))
+    bodies.check_all_claimed()
     if report is not None:
         _write_json(workdir / "report.json", report)
     _write_json(workdir / "messages.json", messages)

@@ -12,10 +12,12 @@ from typing import Any
 
 from crypto.bundle import BundleObject, SealedKeyEntry, write_bundle
 from crypto.datakeys import commitment, generate_data_key, seal_data_key
-from crypto.ids import new_id
+from crypto.ids import id_to_str, new_id
 from crypto.keys import KeyPair, generate_keypair
 from crypto.metadata import file_metadata, message_metadata, note_metadata, report_metadata
-from crypto.objects import encrypt_object
+from crypto.objects import encrypt_detached_body, encrypt_object
+
+DETACHED = "detached"  # in place of a file's "body": build_bundle writes a detached body
 
 
 @dataclass
@@ -34,6 +36,14 @@ def evidence_file(
 ) -> tuple[str, dict[str, Any], bytes]:
     digest = hashlib.sha256(body).hexdigest()
     return scope, file_metadata(name, "application/octet-stream", len(body), digest), body
+
+
+def detached_evidence_file(
+    name: str, body: bytes, scope: str = "thread"
+) -> tuple[str, dict[str, Any], bytes]:
+    """A file whose body build_bundle writes as a detached body object, as the server does."""
+    scope, metadata, body = evidence_file(name, body, scope)
+    return scope, {**metadata, "body": DETACHED}, body
 
 
 def default_objects() -> list[tuple[str, dict[str, Any], bytes]]:
@@ -80,6 +90,12 @@ def build_bundle(
         if metadata["kind"] == "file":
             built.files[metadata["name"]] = body
         built.object_ids[str(metadata.get("name", metadata["kind"]))] = object_id
+        if metadata.get("body") == DETACHED:
+            body_id = new_id()
+            built.object_ids[f"body of {metadata['name']}"] = body_id
+            body_chunks = encrypt_detached_body(data_keys[scope], body_id, [body])
+            bundle_objects.append(BundleObject(body_id, scope, body_chunks))
+            metadata, body = {**metadata, "body": id_to_str(body_id)}, b""
         chunks = encrypt_object(data_keys[scope], object_id, metadata, [body])
         bundle_objects.append(BundleObject(object_id, scope, chunks))
     write_bundle(

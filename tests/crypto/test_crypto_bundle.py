@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from bundle_factory import build_bundle, evidence_file, rewrite_bundle
+from bundle_factory import build_bundle, detached_evidence_file, evidence_file, rewrite_bundle
 
 from crypto.bundle import decrypt_bundle, read_bundle, sanitise_filename
 from crypto.bundle.filenames import NameAllocator
@@ -27,7 +27,8 @@ from crypto.errors import (
 )
 from crypto.ids import id_to_str, new_id
 from crypto.keys import generate_keypair
-from crypto.metadata import report_metadata
+from crypto.metadata import file_metadata, report_metadata
+from crypto.objects import encrypt_object
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -283,3 +284,71 @@ def test_sealed_keys_in_manifest_are_standard_base64(tmp_path: Path) -> None:
         manifest = json.loads(archive.read("manifest.json"))
     for entry in manifest["sealed_keys"]:
         assert len(base64.b64decode(entry["sealed"], validate=True)) == 96
+
+
+def test_files_with_detached_bodies_decrypt_to_identical_bytes(tmp_path: Path) -> None:
+    video = os.urandom(3 * 1024 * 1024 + 5)
+    objects = [
+        ("thread", report_metadata("en", {"species": "pangolin"}), b""),
+        detached_evidence_file("video.mp4", video),
+        detached_evidence_file("empty.txt", b""),
+        evidence_file("inline.txt", b"carried inside its file object"),
+    ]
+    built = build_bundle(tmp_path / "tip.zip", objects)
+    out = tmp_path / "out"
+    summary = decrypt_bundle(built.path, built.recipient, out)
+    assert summary.files == 3 and summary.messages == 0
+    files = json.loads((out / "files.json").read_text(encoding="utf-8"))
+    assert [f["name"] for f in files] == ["video.mp4", "empty.txt", "inline.txt"]
+    for entry in files:
+        assert (out / entry["saved_as"]).read_bytes() == built.files[entry["name"]]
+        assert "body" not in entry  # the saved file is the body; the object id is internal
+
+
+def without_member(object_id: bytes):
+    path = f"objects/{id_to_str(object_id)}.bin"
+
+    def change(manifest: dict) -> dict:
+        manifest["objects"] = [o for o in manifest["objects"] if o["path"] != path]
+        return manifest
+
+    def members(entries: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        return [(n, d) for n, d in entries if n != path]
+
+    return change, members
+
+
+def test_a_file_whose_detached_body_is_missing_is_rejected(tmp_path: Path) -> None:
+    built = build_bundle(tmp_path / "tip.zip", [detached_evidence_file("a.bin", b"abc")])
+    manifest, members = without_member(built.object_ids["body of a.bin"])
+    bad = rewrite_bundle(built.path, tmp_path / "bad.zip", manifest=manifest, members=members)
+    assert_rejected_without_trace(tmp_path, bad, built.recipient, BadBundle)
+
+
+def test_a_detached_body_no_file_refers_to_is_rejected(tmp_path: Path) -> None:
+    built = build_bundle(tmp_path / "tip.zip", [detached_evidence_file("a.bin", b"abc")])
+    manifest, members = without_member(built.object_ids["a.bin"])
+    bad = rewrite_bundle(built.path, tmp_path / "bad.zip", manifest=manifest, members=members)
+    assert_rejected_without_trace(tmp_path, bad, built.recipient, BadBundle)
+
+
+def test_a_detached_body_claimed_by_two_files_is_rejected(tmp_path: Path) -> None:
+    built = build_bundle(tmp_path / "tip.zip", [detached_evidence_file("a.bin", b"abc")])
+    data_key = built.data_keys["thread"]
+    body_uuid = id_to_str(built.object_ids["body of a.bin"])
+    twin_id = new_id()
+    twin = file_metadata("twin.bin", "x/y", 3, hashlib.sha256(b"abc").hexdigest(), body=body_uuid)
+    twin_ciphertext = b"".join(encrypt_object(data_key, twin_id, twin))
+
+    def add_twin(manifest: dict) -> dict:
+        path = f"objects/{id_to_str(twin_id)}.bin"
+        manifest["objects"].append(
+            {"object_id": id_to_str(twin_id), "scope": "thread", "path": path}
+        )
+        return manifest
+
+    def add_member(entries: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        return [*entries, (f"objects/{id_to_str(twin_id)}.bin", twin_ciphertext)]
+
+    bad = rewrite_bundle(built.path, tmp_path / "bad.zip", manifest=add_twin, members=add_member)
+    assert_rejected_without_trace(tmp_path, bad, built.recipient, BadBundle)

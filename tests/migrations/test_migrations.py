@@ -125,3 +125,61 @@ def test_offline_mode_prints_the_ddl_for_a_dba(url: str) -> None:
     ddl = config.output_buffer.getvalue()
     assert "CREATE TABLE tips" in ddl
     assert "ck_tips_status_allowed" in ddl
+
+
+def test_object_kind_check_admits_exactly_the_model_kinds(database_url: str) -> None:
+    """CHECK constraints are compared by name above; this one changed its condition (0005)."""
+    from app.models import ObjectKind
+
+    engine = make_engine(database_url)
+    insert = sa.text(
+        "INSERT INTO objects (id, tip_id, scope, kind, author, seq, ciphertext_size, complete,"
+        " created_on) VALUES (:id, 'no-such-tip', 'thread', :kind, 'tipster', 0, 0, false,"
+        " '2026-01-01')"
+    )
+    try:
+        for kind in [*ObjectKind, "bogus"]:
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                else:
+                    connection.exec_driver_sql("SET session_replication_role = replica")
+                statement = connection.execute
+                if kind == "bogus":
+                    with pytest.raises(sa.exc.IntegrityError):
+                        statement(insert, {"id": "b" * 36, "kind": kind})
+                else:
+                    statement(insert, {"id": str(kind).ljust(36, "x"), "kind": str(kind)})
+                connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_0005_keeps_every_object_row_and_its_constraints(empty_database_url: str) -> None:
+    """0005 copies ``objects`` on SQLite: rows and the other constraints must survive."""
+    from sqlalchemy.orm import Session
+
+    from tests.models.model_factory import ModelFactory
+
+    upgrade(empty_database_url, "0004")
+    engine = make_engine(empty_database_url)
+    try:
+        with Session(engine) as session:
+            tip_id = ModelFactory(session).tip().id
+            session.execute(
+                sa.text(
+                    "INSERT INTO objects (id, tip_id, scope, kind, author, seq, ciphertext_size,"
+                    " complete, created_on) VALUES (:id, :tip, 'thread', 'file', 'tipster', 3,"
+                    " 4137, true, '2026-11-30')"
+                ),
+                {"id": "f" * 36, "tip": tip_id},
+            )
+            session.commit()
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            kept = connection.execute(sa.text("SELECT id, tip_id, kind, seq FROM objects")).all()
+            assert [tuple(r) for r in kept] == [("f" * 36, tip_id, "file", 3)]
+            with pytest.raises(sa.exc.IntegrityError, match="ck_objects_size_and_seq"):
+                connection.execute(sa.text("UPDATE objects SET seq = -1"))
+    finally:
+        engine.dispose()

@@ -75,7 +75,7 @@ def test_dropped_connection_halfway_through_50_mb_leaves_nothing(
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     content_length = len(head) + FIFTY_MB + len(tail)
-    spool_dir = app_config.data_dir / "spool"
+    blobs = app_config.data_dir / "blobs"
 
     with socket.create_connection(("127.0.0.1", live_server.server_port)) as raw:
         raw.sendall(
@@ -89,12 +89,11 @@ def test_dropped_connection_halfway_through_50_mb_leaves_nothing(
         piece = b"\x42" * (1024 * 1024)
         for _ in range(FIFTY_MB // len(piece) // 2):
             raw.sendall(piece)
-        # The first file is stored (encrypted); the second is being spooled right now.
-        assert wait_until(lambda: files_under(spool_dir) != [], 10)
-        assert len(files_under(app_config.data_dir / "blobs")) == 1
+        # The first file is stored (its body and its file object, encrypted); the second
+        # file's body object is being written right now.
+        assert wait_until(lambda: len(files_under(blobs)) == 3, 10)
     # Connection closed with half the body unsent.
-    assert wait_until(lambda: files_under(spool_dir) == [])
-    assert wait_until(lambda: files_under(app_config.data_dir / "blobs") == [])
+    assert wait_until(lambda: files_under(blobs) == [])
     assert count(app, Tip) == 0
     assert count(app, EncryptedObject) == 0
     assert files_under(private_tmpdir) == []

@@ -85,7 +85,8 @@ def test_no_plaintext_reaches_disk_database_tmpdir_or_logs(
         [(f"{followup_canary}.pdf", canary_file(followup_canary, FIVE_MB))],
     )
     assert response.status_code == 303
-    assert count(app, EncryptedObject) == 4  # report, file, follow-up file, follow-up message
+    # report, file + its body, follow-up file + its body, follow-up message
+    assert count(app, EncryptedObject) == 6
     assert_canary_nowhere(followup_canary, app, app_config, private_tmpdir, caplog)
     assert_canary_nowhere(canary, app, app_config, private_tmpdir, caplog)
 
@@ -201,7 +202,7 @@ def test_malformed_multipart_gets_a_clear_400(
     not_multipart = client.post(f"/submit/{desk.slug}", data=b"hello", content_type="text/plain")
     assert not_multipart.status_code == 400
     assert count(app, Tip) == 0 and count(app, EncryptedObject) == 0
-    assert files_under(app_config.data_dir / "blobs", app_config.data_dir / "spool") == []
+    assert files_under(app_config.data_dir / "blobs") == []
 
 
 def test_oversized_upload_gets_a_friendly_413_and_stores_nothing(
@@ -220,7 +221,7 @@ def test_oversized_upload_gets_a_friendly_413_and_stores_nothing(
     assert submitted.response.status_code == 413
     assert "larger than the 1 MiB" in submitted.response.get_data(as_text=True)
     assert count(small_app, Tip) == 0 and count(small_app, EncryptedObject) == 0
-    assert files_under(config.data_dir / "blobs", config.data_dir / "spool") == []
+    assert files_under(config.data_dir / "blobs") == []
     small_app.extensions["tipline.engine"].dispose()
 
 

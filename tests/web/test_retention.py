@@ -71,11 +71,11 @@ def test_purge_removes_exactly_the_expired_closed_tips_and_shreds_their_keys(
     actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.tip_id == expired)))
     session.close()
 
-    assert report.tips == 1 and report.blobs == 2
+    assert report.tips == 1 and report.blobs == 3  # the report, the file and its body
     assert remaining == {recent, open_tip, open_old}
     assert expired_objects == 0 and expired_keys == 0
     assert actions == ["tip.keys_shredded", "tip.purged"]
-    assert len(files_under(app_config.data_dir / "blobs")) == 6  # 3 tips x (report + file)
+    assert len(files_under(app_config.data_dir / "blobs")) == 9  # 3 x (report, file, body)
     engine, blobs = app.extensions["tipline.engine"], app.extensions["tipline.blobs"]
     for tip_id in remaining:
         assert [o.kind for o in read_tip_as(desk.recovery, engine, blobs, tip_id)] == [
@@ -83,7 +83,7 @@ def test_purge_removes_exactly_the_expired_closed_tips_and_shreds_their_keys(
             "file",
         ]
     # The old blobs survive in the copy, but no key left anywhere opens them.
-    assert len(files_under(blob_copy)) == 8
+    assert len(files_under(blob_copy)) == 12
     session = app.extensions["tipline.sessions"]()
     leftover_keys = [
         open_data_key(
