@@ -25,6 +25,7 @@ COMMANDS = {
     "purge": "app.cli.maintenance:purge_command",
     "purge-drafts": "app.cli.drafts:purge_drafts_command",
     "digest": "app.cli.digest:digest_group",
+    "stats": "app.cli.maintenance:stats_group",
 }
 SHORT_HELP = {
     "init": "Create the data directory and its secrets (0600).",
@@ -39,6 +40,7 @@ SHORT_HELP = {
     "purge": "Delete closed tips past their desk's retention period, and stale drafts.",
     "purge-drafts": "Delete unfinished browser uploads (drafts) older than 24 hours.",
     "digest": "The daily digest of deadlines (counts and tip references only).",
+    "stats": "Statistics roll-up: mark it for recomputation after a bulk import.",
 }
 
 

@@ -73,3 +73,23 @@ def purge_command() -> None:
         f"{report.drafts.drafts} expired drafts ({report.drafts.blobs} encrypted objects, "
         f"{report.drafts.orphans} orphaned uploads)"
     )
+
+
+@click.group("stats")
+def stats_group() -> None:
+    """The statistics roll-up behind the board's statistics page."""
+
+
+@stats_group.command("refresh")
+def stats_refresh_command() -> None:
+    """Mark every desk and month that has tips to be recomputed on the next read.
+
+    Run it after tips were loaded or restored without going through the app (an import,
+    a partial restore): the roll-up only learns of changes the app itself makes.
+    """
+    from app.services.stats_rollup import mark_every_desk_month
+
+    config = load_config()
+    with transaction(config) as session:
+        marked = mark_every_desk_month(session)
+    click.echo(f"marked {marked} desk-months; the statistics page recomputes them when next read")
