@@ -13,13 +13,14 @@ from datetime import UTC, date, datetime
 from flask import (
     Blueprint,
     Response,
+    current_app,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.context import get_db
 from app.errors import InvalidInput
@@ -280,19 +281,22 @@ def render_statistics(desk_ids: list[int] | None, csv_endpoint: str) -> Response
 
 
 def csv_response(desk_ids: list[int] | None) -> Response:
-    session = get_db()
+    # The rows are read while the response streams, after the request's own session was
+    # committed and closed: the download has a session of its own, closed when it ends.
+    sessions: sessionmaker[Session] = current_app.extensions["tipline.sessions"]
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in stats.workflow_rows(session, desk_ids):
-            writer.writerow(row)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
+        with sessions() as session:
+            for row in stats.workflow_rows(session, desk_ids):
+                writer.writerow(row)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate(0)
 
     return Response(
-        stream_with_context(generate()),
+        generate(),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="tipline-workflow.csv"'},
     )
