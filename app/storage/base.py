@@ -172,6 +172,21 @@ class BlobStore(ABC):
         :raises BlobExists: the name is already published.
         """
 
+    def append_staged_pieces(self, name: str, pieces: Iterable[bytes], offset: int) -> int:
+        """Append the bytes of ``pieces`` to the staged blob at exactly ``offset``, as they
+        come (a request body being received); returns the new size.
+
+        The same contract as :meth:`append_staged`: it lands whole or not at all. If
+        ``pieces`` raises (the client went away, the body was short), what was stored of it
+        is removed and the exception propagates. This default gathers the pieces and makes
+        one append, so memory use is that of the pieces; a backend that can write them as
+        they arrive overrides it.
+
+        :raises StagedOffsetMismatch: ``offset`` is not the current staged size.
+        :raises BlobExists: the name is already published.
+        """
+        return self.append_staged(name, b"".join(pieces), offset)
+
     @abstractmethod
     def staged_size(self, name: str) -> int:
         """Bytes staged so far under ``name``; 0 if nothing is staged."""

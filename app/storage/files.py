@@ -20,7 +20,8 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -73,6 +74,17 @@ class FileBlobStore(BlobStore):
         return _FileWriter(self, check_name(name))
 
     def append_staged(self, name: str, data: bytes, offset: int) -> int:
+        return self.append_staged_pieces(name, (data,), offset)
+
+    def append_staged_pieces(self, name: str, pieces: Iterable[bytes], offset: int) -> int:
+        """Write each piece as it comes, then fsync once: receiving and writing overlap.
+
+        The blob's lock is held per piece, never while waiting for the next one, so a client
+        that stalls mid-body cannot block its own retry. Every piece is appended only where
+        the file ends *and* where this append left it (see :meth:`_append_piece`), so a
+        stale request still writing after a retry took over can never touch bytes below the
+        end of the file: once a retry has appended past it, it fails.
+        """
         check_name(name)
         if offset < 0:
             raise StagedOffsetMismatch(self.staged_size(name), offset)
@@ -85,23 +97,70 @@ class FileBlobStore(BlobStore):
         except FileNotFoundError:
             raise StagedOffsetMismatch(0, offset) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # one append (or publish) at a time per blob
-            self._check_still_staged(fd, name, offset)
-            size = os.fstat(fd).st_size
-            if size != offset:
-                raise StagedOffsetMismatch(size, offset)
+            with _locked(fd):  # a replay or a gap is refused before its body is received
+                self._check_append_position(fd, name, offset)
+            end = offset
             try:
-                _write_all(fd, data)
+                for piece in pieces:
+                    end = self._append_piece(fd, name, piece, end)
                 os.fsync(fd)  # the client is told these bytes are safe
             except BaseException:
-                os.ftruncate(fd, offset)
+                self._take_back(fd, name, offset, end)
                 raise
             _blur_mtime(fd)
         finally:
             os.close(fd)
         if offset == 0:
             _blur_mtime(self._staged_dir)
-        return offset + len(data)
+        return end
+
+    def _append_piece(self, fd: int, name: str, piece: bytes, at: int) -> int:
+        """Append ``piece`` if the staged file still ends at ``at``; returns its new end.
+
+        Under the lock: the file must still be the staged one and end exactly where this
+        append's previous piece did (or at the requested offset). A piece that fails halfway
+        is cut off again before the lock is released.
+        :raises StagedOffsetMismatch: / :raises BlobExists: another request got there first.
+        """
+        if not piece:
+            return at
+        with _locked(fd):
+            self._check_append_position(fd, name, at)
+            try:
+                _write_all(fd, piece)
+            except BaseException:
+                os.ftruncate(fd, at)
+                raise
+        _start_writeback(fd, at, len(piece))
+        return at + len(piece)
+
+    def _take_back(self, fd: int, name: str, offset: int, end: int) -> None:
+        """After a failed append, remove its bytes ``offset..end`` if nothing came after them.
+
+        If another request appended beyond them (a retry that resumed from what it was told
+        is stored), they stay: they are what the client sent for those offsets, and below
+        someone else's data. Never acknowledged, so removing or keeping them is equally safe.
+        """
+        if end == offset:
+            return
+        with _locked(fd):
+            try:
+                self._check_append_position(fd, name, end)
+            except (StagedOffsetMismatch, BlobExists):
+                return
+            os.ftruncate(fd, offset)
+            _blur_mtime(fd)
+
+    def _check_append_position(self, fd: int, name: str, at: int) -> None:
+        """Under the lock: ``fd`` is still the staged file and ends exactly at ``at``.
+
+        :raises StagedOffsetMismatch: it ends elsewhere (or was discarded).
+        :raises BlobExists: it was published.
+        """
+        self._check_still_staged(fd, name, at)
+        size = os.fstat(fd).st_size
+        if size != at:
+            raise StagedOffsetMismatch(size, at)
 
     def staged_size(self, name: str) -> int:
         try:
@@ -119,9 +178,9 @@ class FileBlobStore(BlobStore):
                 raise BlobExists("blob already published") from None
             raise BlobNotFound("nothing staged under this name") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._check_still_staged(fd, name, None)
-            self._make_visible(fd, name)
+            with _locked(fd):
+                self._check_still_staged(fd, name, None)
+                self._make_visible(fd, name)
         finally:
             os.close(fd)
 
@@ -275,6 +334,29 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+@contextmanager
+def _locked(fd: int) -> Iterator[None]:
+    """The blob's lock: one append piece, truncation or publication at a time per blob."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing these bytes to disk now, without waiting.
+
+    The disk then works while the next piece of the body arrives, and the fsync before
+    the acknowledgement has little left to do; durability still comes only from that
+    fsync. POSIX_FADV_DONTNEED starts writeback of dirty pages (and drops clean ones, which
+    nobody reads before the blob is published); it is how PostgreSQL's ``pg_flush_data``
+    does this where ``sync_file_range`` is missing, as it is from Python's ``os``.
+    """
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _blur_mtime(target: int | Path) -> None:

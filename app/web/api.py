@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,6 +33,9 @@ csrf.exempt(bp)
 MAX_JSON_BYTES = 256 * 1024
 JSON_TYPE = "application/json"
 BYTES_TYPE = "application/octet-stream"
+# Each piece of a chunk batch is written (and its writeback started) while the next arrives;
+# gunicorn's body reader takes up to 1 MiB from the socket at a time.
+BODY_PIECE_BYTES = 1024 * 1024
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
@@ -226,9 +230,6 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
     if offset is None:
         raise InvalidInput("Give the chunk's byte offset as ?offset=N.")
     length = _declared_length(drafts.MAX_BATCH_BYTES, drafts.ChunkTooLarge(drafts.MAX_BATCH_BYTES))
-    data = request.get_data(cache=False)
-    if len(data) != length:
-        raise InvalidInput("The chunk arrived incomplete.")
     stored = drafts.append_chunk(
         get_db(),
         get_blob_store(),
@@ -236,10 +237,27 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
         credentials,
         object_id=str(object_id),
         offset=offset,
-        data=data,
+        length=length,
+        pieces=_body_pieces(length),
         today=_today(),
     )
     return jsonify(stored=stored)
+
+
+def _body_pieces(length: int) -> Iterator[bytes]:
+    """The request body as it arrives, in pieces of at most 1 MiB, exactly ``length`` bytes.
+
+    Read lazily, so the service checks the draft before receiving anything and the store
+    writes each piece while the next one is on its way: memory holds a piece, not a batch.
+    :raises InvalidInput: the body ended early.
+    """
+    remaining = length
+    while remaining:
+        piece = request.stream.read(min(remaining, BODY_PIECE_BYTES))
+        if not piece:
+            raise InvalidInput("The chunk arrived incomplete.")
+        remaining -= len(piece)
+        yield piece
 
 
 @bp.post("/drafts/<uuid:draft_id>/finalize")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,6 +215,39 @@ def test_staged_appends_continue_exactly_where_the_data_ends(
     assert read_blob(reopen(), name) == first + second
     assert store.staged_size(name) == 0
     assert list(store.list_staged()) == []
+
+
+def test_an_append_of_pieces_lands_as_one_append(store: BlobStore, reopen: Reopen) -> None:
+    name = new_name()
+    first, second = os.urandom(2 * MiB + 5), os.urandom(3 * MiB)
+    pieces = [first[:MiB], first[MiB : 2 * MiB], b"", first[2 * MiB :]]
+    assert store.append_staged_pieces(name, iter(pieces), 0) == len(first)
+    with pytest.raises(StagedOffsetMismatch) as mismatch:
+        store.append_staged_pieces(name, iter([second]), 0)
+    assert mismatch.value.expected == len(first)
+    end = store.append_staged_pieces(name, iter([second[:7], second[7:]]), len(first))
+    assert end == reopen().staged_size(name) == len(first) + len(second)
+    store.publish(name)
+    assert read_blob(reopen(), name) == first + second
+
+
+def test_an_append_whose_pieces_fail_midway_leaves_nothing_of_them(
+    store: BlobStore, reopen: Reopen
+) -> None:
+    name = new_name()
+    store.append_staged(name, b"acknowledged", 0)
+
+    def cut_short() -> Iterator[bytes]:
+        yield os.urandom(MiB)
+        yield os.urandom(MiB)
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.append_staged_pieces(name, cut_short(), 12)
+    assert reopen().staged_size(name) == 12
+    assert store.append_staged_pieces(name, iter([b" and more"]), 12) == 21
+    store.publish(name)
+    assert read_blob(store, name) == b"acknowledged and more"
 
 
 def test_the_first_append_must_start_at_zero(store: BlobStore) -> None:

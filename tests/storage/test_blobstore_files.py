@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
-from app.storage import BlobStoreUnavailable, FileBlobStore, make_blob_store
+from app.storage import (
+    BlobExists,
+    BlobStoreUnavailable,
+    FileBlobStore,
+    StagedOffsetMismatch,
+    make_blob_store,
+)
 
 DAY = 86_400
+MiB = 1024 * 1024
 
 
 @pytest.fixture
@@ -106,3 +114,72 @@ def test_check_leaves_nothing_behind(data_dir: Path) -> None:
     store = FileBlobStore(data_dir / "blobs")
     store.check()
     assert all_files(data_dir) == []
+
+
+# --- appends written as their pieces arrive ---------------------------------------------------
+
+
+def run_briefly(action: Callable[[], None]) -> None:
+    """Run ``action`` on a thread; fail instead of hanging if it deadlocks."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            action()
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the append deadlocked"
+    if errors:
+        raise errors[0]
+
+
+def test_a_stalled_append_neither_blocks_its_retry_nor_touches_what_the_retry_stored(
+    data_dir: Path,
+) -> None:
+    """A request still receiving its body when the client gave up and resumed elsewhere."""
+    root = data_dir / "blobs"
+    stale, retry = FileBlobStore(root), FileBlobStore(root)
+    name = str(uuid.uuid4())
+    head, rest = os.urandom(MiB), os.urandom(3 * MiB)
+
+    def stalled_body() -> Iterator[bytes]:
+        yield head
+        # The client timed out here, read the stored size and resumed from it, while this
+        # request still held its connection (and would hold the lock, if it kept it).
+        assert retry.staged_size(name) == len(head)
+        assert retry.append_staged(name, rest, len(head)) == len(head) + len(rest)
+        yield os.urandom(MiB)  # the stale request's next piece must not land anywhere
+
+    def stale_append() -> None:
+        with pytest.raises(StagedOffsetMismatch):
+            stale.append_staged_pieces(name, stalled_body(), 0)
+
+    run_briefly(stale_append)
+    assert retry.staged_size(name) == len(head) + len(rest)
+    retry.publish(name)
+    assert b"".join(retry.open(name)) == head + rest
+
+
+def test_a_stale_append_cannot_touch_a_blob_published_meanwhile(data_dir: Path) -> None:
+    root = data_dir / "blobs"
+    stale, other = FileBlobStore(root), FileBlobStore(root)
+    name = str(uuid.uuid4())
+    whole = os.urandom(2 * MiB)
+
+    def stalled_body() -> Iterator[bytes]:
+        yield whole[:MiB]
+        other.append_staged(name, whole[MiB:], MiB)
+        other.publish(name)
+        yield os.urandom(MiB)
+
+    def stale_append() -> None:
+        with pytest.raises(BlobExists):
+            stale.append_staged_pieces(name, stalled_body(), 0)
+
+    run_briefly(stale_append)
+    assert b"".join(other.open(name)) == whole
+    assert other.staged_size(name) == 0

@@ -131,6 +131,24 @@ def test_a_replayed_chunk_is_refused_and_changes_nothing(
     assert nothing_visible_to_staff(app)
 
 
+def test_a_batch_cut_short_stores_none_of_it_and_can_be_sent_again(
+    app: Flask, browser: PythonBrowser
+) -> None:
+    """The store writes a batch as it arrives; a body that ends early leaves nothing."""
+    offset, data = batches(browser.ciphertexts[1])[0]
+    cut = browser.client.post(
+        f"{DRAFTS}/{browser.draft_id}/objects/{browser.object_id(1)}/chunks?offset={offset}",
+        data=data[: len(data) // 2],
+        content_type="application/octet-stream",
+        headers=browser.headers(),
+        environ_overrides={"CONTENT_LENGTH": str(len(data))},
+    )
+    assert cut.status_code == 400 and error_of(cut)
+    assert browser.status().get_json()["objects"][1]["stored"] == 0
+    assert browser.send(1, offset, data).get_json() == {"stored": len(data)}
+    assert nothing_visible_to_staff(app)
+
+
 def test_an_oversize_chunk_batch_is_refused(app: Flask, browser: PythonBrowser) -> None:
     too_big = browser.send(1, 0, browser.ciphertexts[1][: MAX_BATCH_BYTES + 1])
     assert too_big.status_code == 413 and error_of(too_big) == "chunk_too_large"
