@@ -293,6 +293,7 @@ class _FileWriter(BlobWriter):
         super().__init__(name)
         self._store = store
         self._fd: int | None = None
+        self._written = 0
 
     def _begin(self) -> None:
         if self._store.exists(self.name):
@@ -312,6 +313,10 @@ class _FileWriter(BlobWriter):
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
         _write_all(self._fd, data)
+        # As for appends: the disk starts on these bytes now, so publishing a large object
+        # does not wait for all of it at the final fsync.
+        _start_writeback(self._fd, self._written, len(data))
+        self._written += len(data)
         _blur_mtime(self._fd)
 
     def _commit(self) -> None:
