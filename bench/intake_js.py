@@ -49,7 +49,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 sys.path.insert(0, str(REPO / "bench"))
-from intake_nojs import cpu_seconds, free_port, rss_kib, worker_pid  # noqa: E402
+from intake_nojs import cpu_seconds, rss_kib, start_server, worker_pid  # noqa: E402
 
 
 def object_size(metadata: dict[str, Any], body_size: int) -> int:
@@ -114,27 +114,10 @@ def raw_write_seconds(
 
 
 def server_ingest(size: int) -> None:
-    tipline = str(Path(sys.executable).with_name("tipline"))
     with tempfile.TemporaryDirectory(dir=REPO) as workdir:
-        env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
-        env["TIPLINE_MAX_UPLOAD_BYTES"] = str(size + 16 * MIB)
-        subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [tipline, "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, port = start_server(workdir, size + 16 * MIB)
         try:
-            for _ in range(100):
-                try:
-                    api = Api(port)
-                    api.connection.request("GET", "/healthz")
-                    api.connection.getresponse().read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            api = Api(port)
             worker = worker_pid(server.pid)
             report = report_metadata("en", {"description": "bench"})
             evidence = file_metadata("big.bin", "application/octet-stream", size, "0" * 64)
@@ -264,7 +247,6 @@ async ({ protocolUrl, shaUrl, mib, sodium }) => {
 def browser_throughput(mib: int, wasm_mib: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    tipline = str(Path(sys.executable).with_name("tipline"))
     protocol_url = (REPO / "static/js/tipline_protocol.mjs").as_uri()
     sha_url = (REPO / "static/js/sha256.mjs").as_uri()
     node_script = (
@@ -282,18 +264,9 @@ def browser_throughput(mib: int, wasm_mib: int) -> None:
         node = json.loads(
             subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout
         )
-        env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
-        subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [tipline, "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, port = start_server(workdir, 16 * MIB)
         results = {}
         try:
-            time.sleep(2)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS

@@ -141,10 +141,12 @@ class Run:
         return self.upload_rate / self.raw_rate
 
 
-def start_server(workdir: str, size: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(workdir: str, max_upload: int) -> tuple[subprocess.Popen[bytes], int]:
+    """`tipline serve` (one gunicorn worker) on a fresh demo instance in ``workdir``, once it
+    accepts connections; returns the process and its port."""
     tipline = str(Path(sys.executable).with_name("tipline"))
     env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
-    env["TIPLINE_MAX_UPLOAD_BYTES"] = str(size + MIB)
+    env["TIPLINE_MAX_UPLOAD_BYTES"] = str(max_upload)
     subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
@@ -166,7 +168,7 @@ def measure(size: int, warmup: int) -> Run:
     """Upload ``warmup`` bytes, then ``size`` bytes (timed) to a fresh server; then the
     raw baseline."""
     with tempfile.TemporaryDirectory() as workdir:
-        server, port = start_server(workdir, max(size, warmup))
+        server, port = start_server(workdir, max(size, warmup) + MIB)
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
             open_form(connection)  # the app is loaded
