@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.config import Config
+from app import create_app
+from app.config import BlobStoreKind, Config
 from app.models import EncryptedObject, Tip
 from tests.support.canary import (
     canary_file,
@@ -91,36 +93,43 @@ def test_no_plaintext_reaches_disk_database_tmpdir_or_logs(
     assert_canary_nowhere(canary, app, app_config, private_tmpdir, caplog)
 
 
+@pytest.mark.parametrize("blob_store", [BlobStoreKind.FILE, BlobStoreKind.DATABASE])
 def test_recovery_key_decrypts_exactly_what_was_sent(
-    app: Flask, client: FlaskClient, desk: ReceivingDesk
+    app_config: Config, blob_store: BlobStoreKind
 ) -> None:
-    canary = new_canary()
-    fields = every_field(canary)
-    first, second = canary_file(canary, FIVE_MB), b"second file\x00\xff"
-    submitted = submit_report(
-        client, desk.slug, fields, [("../../etc/photo 1.jpg", first), ("chat.txt", second)]
-    )
-    assert submitted.response.status_code == 200
+    """Each file's body is a detached object written as it arrived, in either blob store."""
+    app = create_app(replace(app_config, blob_store=blob_store))
+    try:
+        desk = add_desk(app, "kenya", ["KE"])
+        canary = new_canary()
+        fields = every_field(canary)
+        first, second = canary_file(canary, FIVE_MB), b"second file\x00\xff"
+        sent = [("../../etc/photo 1.jpg", first), ("chat.txt", second), ("empty.txt", b"")]
+        submitted = submit_report(app.test_client(), desk.slug, fields, sent)
+        assert submitted.response.status_code == 200
 
-    opened = read_tip_as(
-        desk.recovery,
-        app.extensions["tipline.engine"],
-        app.extensions["tipline.blobs"],
-        only_tip_id(app),
-    )
-    assert [o.kind for o in opened] == ["report", "file", "file"]
+        opened = read_tip_as(
+            desk.recovery,
+            app.extensions["tipline.engine"],
+            app.extensions["tipline.blobs"],
+            only_tip_id(app),
+        )
+        assert count(app, EncryptedObject) == 7  # the report, and 3 files with their bodies
+    finally:
+        app.extensions["tipline.engine"].dispose()
+    assert [o.kind for o in opened] == ["report", "file", "file", "file"]
     report = opened[0].metadata
     assert report["kind"] == "report" and report["lang"] == "en"
     expected_fields: dict[str, object] = dict(fields)
     expected_fields["listing_urls"] = [fields["listing_urls"]]
     assert report["fields"] == expected_fields
-    for item, (name, body) in zip(
-        opened[1:], [("photo 1.jpg", first), ("chat.txt", second)], strict=False
-    ):
+    expected = [("photo 1.jpg", first), ("chat.txt", second), ("empty.txt", b"")]
+    for item, (name, body) in zip(opened[1:], expected, strict=True):
         assert item.body == body
         assert item.metadata["name"] == name
         assert item.metadata["size"] == len(body)
         assert item.metadata["sha256"] == hashlib.sha256(body).hexdigest()
+        assert "body" in item.metadata  # the plain form always detaches the body
     assert {o.scope for o in opened} == {"thread"}
 
 
