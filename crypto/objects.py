@@ -118,9 +118,8 @@ def encrypt_object(
     :raises ValueError: at call time, on a wrong-length data key or object id.
     """
     key = object_key(data_key, object_id)
-    encoded = encode_metadata(metadata)
+    prefix = _metadata_prefix(metadata)
     size = declared_size(metadata)
-    prefix = len(encoded).to_bytes(LENGTH_PREFIX_BYTES, "little") + encoded
     padded = padded_length(len(prefix) + size)
     return _encrypt_stream(key, prefix, as_piece_iterable(body), size, padded)
 
@@ -139,9 +138,14 @@ def encrypt_detached_body(
     :raises ValueError: at call time, on a wrong-length data key or object id.
     """
     key = object_key(data_key, object_id)
-    encoded = encode_metadata(body_metadata())
-    prefix = len(encoded).to_bytes(LENGTH_PREFIX_BYTES, "little") + encoded
+    prefix = _metadata_prefix(body_metadata())
     return _encrypt_stream(key, prefix, as_piece_iterable(body), None, None)
+
+
+def _metadata_prefix(metadata: Mapping[str, Any]) -> bytes:
+    """``u32le(len(M)) || M``, the start of every object's plaintext."""
+    encoded = encode_metadata(metadata)
+    return len(encoded).to_bytes(LENGTH_PREFIX_BYTES, "little") + encoded
 
 
 def _encrypt_stream(

@@ -28,7 +28,7 @@ from app.models import (
 from app.services import audit
 from app.services.desks import member_desk_ids
 from app.services.intake import next_activity_seq
-from app.services.objects import ObjectBatch, read_metadata, read_small_object, stream_body
+from app.services.objects import ObjectBatch, open_file, read_metadata, read_small_object
 from app.services.staff_auth import StaffContext
 from app.storage import BlobStore
 from crypto.datakeys import open_data_key
@@ -177,8 +177,7 @@ def file_download(
     row = session.get(EncryptedObject, object_id)
     if row is None or row.tip_id != opened.tip.id or row.kind is not ObjectKind.FILE:
         raise TipNotFound()
-    key = opened.keys[row.scope]
-    metadata = read_metadata(blob_store, row, key)
+    metadata, body = open_file(blob_store, row, opened.keys[row.scope])
     audit.record(
         session,
         action="file.downloaded",
@@ -187,7 +186,7 @@ def file_download(
         tip_id=opened.tip.id,
         details={"object_id": object_id},
     )
-    return metadata, stream_body(blob_store, row, key)
+    return metadata, body
 
 
 def add_staff_text(

@@ -181,20 +181,27 @@ def read_metadata(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) 
     return opened.metadata
 
 
-def stream_body(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) -> Iterator[bytes]:
-    """A file's body, piece by piece, from the file object or the detached body it names;
-    raises mid-way if the ciphertext is rejected."""
+def open_file(
+    blob_store: BlobStore, row: EncryptedObject, data_key: bytes
+) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """A file's metadata (decrypted now) and its body as a lazy stream, from the file object
+    itself or from the detached body it names; the stream raises mid-way if the ciphertext
+    is rejected (discard what it gave)."""
     opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
     body_id = detached_body_id(opened.metadata)
     if body_id is None:
-        yield from opened.body
-        return
+        return opened.metadata, opened.body
+    return opened.metadata, _detached_body(
+        blob_store, data_key, body_id, int(opened.metadata["size"])
+    )
+
+
+def _detached_body(
+    blob_store: BlobStore, data_key: bytes, body_id: str, size: int
+) -> Iterator[bytes]:
     # The id comes from authenticated metadata, and the body's key is derived from it: a
     # blob swapped in the store fails authentication rather than pass as this file.
     detached = decrypt_object(
-        data_key,
-        id_from_str(body_id),
-        blob_store.open(body_id),
-        body_size=int(opened.metadata["size"]),
+        data_key, id_from_str(body_id), blob_store.open(body_id), body_size=size
     )
     yield from detached.body

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from app.cli import cli
-from app.db import make_engine, make_session_factory
-from app.instance import init_instance
+from app.db import make_session_factory
 from app.models import TipState
 from app.services.stats_rollup import current_figures, dirty_rows
 from tests.models.model_factory import ModelFactory
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    init_instance(tmp_path / "instance")
-    return {"TIPLINE_DATA_DIR": str(tmp_path / "instance"), "TIPLINE_DATABASE_URL": database_url}
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def test_bulk_loaded_tips_reach_the_statistics_after_a_refresh(
@@ -48,6 +31,7 @@ def test_bulk_loaded_tips_reach_the_statistics_after_a_refresh(
     session.commit()
     assert dirty_rows(session) == 0  # inserted behind the services' back: nothing marked
 
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
     result = CliRunner().invoke(cli, ["stats", "refresh"], env=env)
     assert result.exit_code == 0, result.output
     assert "marked 3 desk-months" in result.output  # kenya Sep + Oct, france Oct; no drafts

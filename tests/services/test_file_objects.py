@@ -13,7 +13,7 @@ import pytest
 
 from app.models import EncryptedObject, ObjectKind, Scope
 from app.services.lane import Lane
-from app.services.objects import ObjectBatch, read_metadata, stream_body
+from app.services.objects import ObjectBatch, open_file, read_metadata
 from app.storage import FileBlobStore
 from crypto.datakeys import generate_data_key
 from crypto.errors import TamperedCiphertext
@@ -57,7 +57,7 @@ def test_a_file_reads_back_exactly_with_its_size_and_hash(
     assert metadata["size"] == size
     assert metadata["sha256"] == hashlib.sha256(data).hexdigest()
     assert metadata["body"] == batch.written[0].object_id
-    assert b"".join(stream_body(batch.blob_store, row_of(batch, 1), key)) == data
+    assert b"".join(open_file(batch.blob_store, row_of(batch, 1), key)[1]) == data
 
 
 def test_the_blobs_hold_no_plaintext(tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_a_swapped_body_blob_is_rejected(tmp_path: Path) -> None:
     with store.writer(first_body) as blob:
         blob.write(second)
     with pytest.raises(TamperedCiphertext):
-        b"".join(stream_body(store, row_of(batch, 1), batch.data_keys[Scope.THREAD]))
+        b"".join(open_file(store, row_of(batch, 1), batch.data_keys[Scope.THREAD])[1])
 
 
 def test_lane_runs_jobs_in_order_and_reraises_the_first_failure() -> None:
