@@ -74,8 +74,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 def worker_pid(master: int) -> int:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0])
+    """The gunicorn worker's pid; the master accepts connections before it forks one."""
+    for _ in range(100):
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.1)
+    sys.exit("the server started no worker")
 
 
 def body(token: str, size: int) -> tuple[int, Iterator[bytes]]:

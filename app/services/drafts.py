@@ -62,8 +62,10 @@ from crypto.layout import (
 )
 
 TOKEN_LABEL = b"tipline/draft/"
-# A batch carries at most 64 secretstream chunks (4 MiB of plaintext) and the header.
-MAX_BATCH_BYTES = 64 * CIPHERTEXT_CHUNK_SIZE + HEADER_BYTES
+# A batch carries at most 256 secretstream chunks (16 MiB of plaintext) and the header. Fewer,
+# larger batches spend less per byte on requests (and, over Tor, on round trips); a batch
+# that breaks off still keeps its whole chunks (append_chunk), so a drop costs little.
+MAX_BATCH_BYTES = 256 * CIPHERTEXT_CHUNK_SIZE + HEADER_BYTES
 # A report is metadata only: at most 1 MiB of JSON, so at most 2 MiB once padded.
 MAX_REPORT_CIPHERTEXT = ciphertext_length(padded_length(LENGTH_PREFIX_BYTES + MAX_METADATA_BYTES))
 PLACEHOLDER_COMMITMENT = bytes(COMMITMENT_BYTES)  # drafts are never opened by anyone
@@ -215,13 +217,36 @@ def _view(session: Session, blob_store: BlobStore, tip: Tip) -> DraftView:
 # --- creating -----------------------------------------------------------------------------
 
 
+# Any object without a body is metadata only: a report, or a file naming its detached body.
+MAX_METADATA_ONLY_CIPHERTEXT = MAX_REPORT_CIPHERTEXT
+_BODY_BEFORE_FILE = "Each body object must be followed by the file object that names it."
+
+
 def _check_declared(objects: Sequence[DeclaredObject], max_upload_bytes: int) -> None:
-    """:raises InvalidInput: / :raises DraftTooLarge: the plan cannot be a v1 tip upload."""
+    """:raises InvalidInput: / :raises DraftTooLarge: the plan cannot be a v1 tip upload.
+
+    A plan is the report, then one pair per attached file: the file's detached body object,
+    then the file object naming it (docs/PROTOCOL.md §5.6), the storage format of both intake
+    paths. A file object carrying its own body is refused.
+    """
     if not objects or objects[0].kind is not ObjectKind.REPORT:
         raise InvalidInput("A draft starts with its report object.")
-    if any(o.kind is not ObjectKind.FILE for o in objects[1:]):
-        raise InvalidInput("After the report, a draft holds only file objects.")
-    if len(objects) - 1 > MAX_FILES_PER_REQUEST:
+    attached = objects[1:]
+    for index, declared in enumerate(attached):
+        expected = ObjectKind.BODY if index % 2 == 0 else ObjectKind.FILE
+        if declared.kind is expected:
+            continue
+        if declared.kind is ObjectKind.FILE:
+            raise InvalidInput(
+                "Each file object must come right after its detached body object; a file "
+                "carrying its own body is not accepted."
+            )
+        if declared.kind is ObjectKind.BODY:
+            raise InvalidInput(_BODY_BEFORE_FILE)
+        raise InvalidInput("After the report, a draft holds only body and file objects.")
+    if len(attached) % 2:
+        raise InvalidInput(_BODY_BEFORE_FILE)
+    if len(attached) // 2 > MAX_FILES_PER_REQUEST:
         raise InvalidInput(f"Please attach at most {MAX_FILES_PER_REQUEST} files at a time.")
     for declared in objects:
         if not is_valid_ciphertext_length(declared.ciphertext_size):
@@ -230,6 +255,10 @@ def _check_declared(objects: Sequence[DeclaredObject], max_upload_bytes: int) ->
             )
     if objects[0].ciphertext_size > MAX_REPORT_CIPHERTEXT:
         raise InvalidInput("The encrypted report is larger than a report can be.")
+    if any(o.ciphertext_size > MAX_METADATA_ONLY_CIPHERTEXT for o in attached[1::2]):
+        raise InvalidInput(
+            "An encrypted file object is larger than one without a body of its own can be."
+        )
     total = sum(o.ciphertext_size for o in objects)
     if total > max_upload_bytes:
         raise DraftTooLarge(
@@ -252,10 +281,15 @@ def create_draft(
 ) -> CreatedDraft:
     """Open a draft: issue the code and the tipster's key, reserve an id per declared object.
 
+    The objects are the report, then for each attached file its detached body object and the
+    file object naming it (docs/PROTOCOL.md §5.6): what the no-JavaScript intake stores, so
+    the rows do not tell the two paths apart. Ids are assigned here, in that order; the
+    client writes a body's id into its file object after this returns.
+
     :raises DeskNotFound: no desk has this slug.
     :raises DeskCannotReceive: the desk has no recipient key.
-    :raises InvalidInput: the declared objects are not a report followed by files, or a
-        ciphertext length is impossible for a v1 object.
+    :raises InvalidInput: the declared objects are not the report followed by a (body, file)
+        pair per attached file, or a ciphertext length is impossible for its object.
     :raises DraftTooLarge: the declared ciphertext is over ``max_upload_bytes``.
     """
     _check_declared(objects, max_upload_bytes)
@@ -327,6 +361,13 @@ def _ends_on_chunk_boundary(end: int, ciphertext_size: int) -> bool:
     return end >= HEADER_BYTES and (end - HEADER_BYTES) % CIPHERTEXT_CHUNK_SIZE == 0
 
 
+def _last_chunk_boundary(end: int) -> int:
+    """Where the whole secretstream chunks among the first ``end`` bytes end (0: none)."""
+    if end < HEADER_BYTES:
+        return 0
+    return end - (end - HEADER_BYTES) % CIPHERTEXT_CHUNK_SIZE
+
+
 def append_chunk(
     session: Session,
     blob_store: BlobStore,
@@ -336,7 +377,7 @@ def append_chunk(
     object_id: str,
     offset: int,
     length: int,
-    pieces: Iterable[bytes],
+    pieces: Iterable[bytes | memoryview],
     today: date,
 ) -> int:
     """Append a batch of ``length`` bytes of ciphertext at ``offset``, written as its
@@ -347,6 +388,10 @@ def append_chunk(
     (or raise); the caller's request body reader guarantees it. The lookup's read-only
     transaction is ended before the body is received: a slow client (Tor) must not hold a
     database connection and snapshot open while it sends.
+
+    If the body breaks off, the whole secretstream chunks received stay stored (where the
+    blob store writes as bytes arrive) and the rest is dropped: the client, told where the
+    stored bytes end, resumes from the last whole chunk instead of resending the batch.
 
     :raises BadDraftToken: / :raises DraftNotFound: / :raises AlreadySubmitted: /
         :raises DraftExpired: see :func:`_open_draft`.
@@ -359,7 +404,9 @@ def append_chunk(
     _check_batch(offset, length, ciphertext_size)
     session.rollback()  # nothing was written; see above
     try:
-        return blob_store.append_staged_pieces(object_id, pieces, offset)
+        return blob_store.append_staged_pieces(
+            object_id, pieces, offset, resume_point=_last_chunk_boundary
+        )
     except StagedOffsetMismatch as mismatch:
         raise ChunkOutOfOrder(mismatch.expected, offset) from None
     except BlobExists:

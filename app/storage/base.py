@@ -172,20 +172,33 @@ class BlobStore(ABC):
         :raises BlobExists: the name is already published.
         """
 
-    def append_staged_pieces(self, name: str, pieces: Iterable[bytes], offset: int) -> int:
+    def append_staged_pieces(
+        self,
+        name: str,
+        pieces: Iterable[bytes | memoryview],
+        offset: int,
+        *,
+        resume_point: Callable[[int], int] | None = None,
+    ) -> int:
         """Append the bytes of ``pieces`` to the staged blob at exactly ``offset``, as they
         come (a request body being received); returns the new size.
 
-        The same contract as :meth:`append_staged`: it lands whole or not at all. If
-        ``pieces`` raises (the client went away, the body was short), what was stored of it
-        is removed and the exception propagates. This default gathers the pieces and makes
-        one append, so memory use is that of the pieces; a backend that can write them as
-        they arrive overrides it.
+        A piece may be a view of a buffer that the next piece reuses: it is used before
+        the next one is asked for. If ``pieces`` raises (the client went away, the body was
+        short), the exception propagates and what was stored of this append is removed,
+        except that a backend writing pieces as they arrive may keep (durably) the bytes
+        up to ``resume_point(end)``, a position between ``offset`` and the ``end`` reached,
+        so that the client resumes from there rather than from ``offset``. This default
+        gathers the pieces and makes one :meth:`append_staged`, which lands whole or not at
+        all; memory use is that of the pieces.
 
         :raises StagedOffsetMismatch: ``offset`` is not the current staged size.
         :raises BlobExists: the name is already published.
         """
-        return self.append_staged(name, b"".join(pieces), offset)
+        gathered = bytearray()
+        for piece in pieces:
+            gathered += piece
+        return self.append_staged(name, bytes(gathered), offset)
 
     @abstractmethod
     def staged_size(self, name: str) -> int:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Generator, Iterable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.models.blobs import Blob, BlobChunk
@@ -252,9 +252,24 @@ def _append(connection: Connection, name: str, data: bytes, offset: int) -> bool
         return False
     if not data:
         return True
-    next_seq: int = connection.execute(
-        select(func.coalesce(func.max(BlobChunk.seq) + 1, 0)).where(BlobChunk.name == name)
-    ).scalar_one()
+    last = connection.execute(
+        select(BlobChunk.seq, BlobChunk.data)
+        .where(BlobChunk.name == name)
+        .order_by(BlobChunk.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    next_seq = 0 if last is None else last.seq + 1
+    if last is not None and len(last.data) < CHUNK_BYTES:
+        # Fill the last row first: rows are then whole CHUNK_BYTES but the last, however the
+        # bytes arrived (as the writer stores them), so their sizes do not tell an upload in
+        # batches from a blob written in one go.
+        top_up = data[: CHUNK_BYTES - len(last.data)]
+        connection.execute(
+            update(BlobChunk)
+            .where(BlobChunk.name == name, BlobChunk.seq == last.seq)
+            .values(data=bytes(last.data) + top_up)
+        )
+        data = data[len(top_up) :]
     for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
         connection.execute(
             insert(BlobChunk).values(

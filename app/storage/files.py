@@ -20,7 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -76,7 +76,14 @@ class FileBlobStore(BlobStore):
     def append_staged(self, name: str, data: bytes, offset: int) -> int:
         return self.append_staged_pieces(name, (data,), offset)
 
-    def append_staged_pieces(self, name: str, pieces: Iterable[bytes], offset: int) -> int:
+    def append_staged_pieces(
+        self,
+        name: str,
+        pieces: Iterable[bytes | memoryview],
+        offset: int,
+        *,
+        resume_point: Callable[[int], int] | None = None,
+    ) -> int:
         """Write each piece as it comes, then fsync once: receiving and writing overlap.
 
         The blob's lock is held per piece, never while waiting for the next one, so a client
@@ -105,7 +112,8 @@ class FileBlobStore(BlobStore):
                     end = self._append_piece(fd, name, piece, end)
                 os.fsync(fd)  # the client is told these bytes are safe
             except BaseException:
-                self._take_back(fd, name, offset, end)
+                kept = offset if resume_point is None else min(max(resume_point(end), offset), end)
+                self._take_back(fd, name, offset, kept, end)
                 raise
             _blur_mtime(fd)
         finally:
@@ -114,7 +122,7 @@ class FileBlobStore(BlobStore):
             _blur_mtime(self._staged_dir)
         return end
 
-    def _append_piece(self, fd: int, name: str, piece: bytes, at: int) -> int:
+    def _append_piece(self, fd: int, name: str, piece: bytes | memoryview, at: int) -> int:
         """Append ``piece`` if the staged file still ends at ``at``; returns its new end.
 
         Under the lock: the file must still be the staged one and end exactly where this
@@ -134,12 +142,15 @@ class FileBlobStore(BlobStore):
         _start_writeback(fd, at, len(piece))
         return at + len(piece)
 
-    def _take_back(self, fd: int, name: str, offset: int, end: int) -> None:
-        """After a failed append, remove its bytes ``offset..end`` if nothing came after them.
+    def _take_back(self, fd: int, name: str, offset: int, keep: int, end: int) -> None:
+        """After a failed append from ``offset`` that reached ``end``, remove its bytes from
+        ``keep`` on if nothing came after them, and make those it keeps durable.
 
         If another request appended beyond them (a retry that resumed from what it was told
         is stored), they stay: they are what the client sent for those offsets, and below
         someone else's data. Never acknowledged, so removing or keeping them is equally safe.
+        Kept bytes are fsynced before the lock is released, so a client told (by
+        :meth:`staged_size`) that they are stored can rely on it as on an acknowledgement.
         """
         if end == offset:
             return
@@ -148,7 +159,13 @@ class FileBlobStore(BlobStore):
                 self._check_append_position(fd, name, end)
             except (StagedOffsetMismatch, BlobExists):
                 return
-            os.ftruncate(fd, offset)
+            if keep < end:
+                os.ftruncate(fd, keep)
+            if keep > offset:
+                try:
+                    os.fsync(fd)
+                except OSError:  # not durable, so not kept; the original error is raised
+                    os.ftruncate(fd, offset)
             _blur_mtime(fd)
 
     def _check_append_position(self, fd: int, name: str, at: int) -> None:
@@ -334,7 +351,7 @@ class _FileWriter(BlobWriter):
             os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from app.i18n import SUPPORTED_LOCALES
 from app.models import ObjectKind, Scope
 from app.security import csrf
 from app.services import drafts
+from app.web import request_body
 from app.web.api_spec import openapi_document
 from crypto.keys import key_id
 
@@ -33,8 +33,7 @@ csrf.exempt(bp)
 MAX_JSON_BYTES = 256 * 1024
 JSON_TYPE = "application/json"
 BYTES_TYPE = "application/octet-stream"
-# Each piece of a chunk batch is written (and its writeback started) while the next arrives;
-# gunicorn's body reader takes up to 1 MiB from the socket at a time.
+# Each piece of a chunk batch is written (and its writeback started) while the next arrives.
 BODY_PIECE_BYTES = 1024 * 1024
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
 
@@ -137,8 +136,11 @@ def _declared_objects(value: object) -> list[drafts.DeclaredObject]:
             raise InvalidInput("Each object must be a JSON object.")
         kind, size = item.get("kind"), item.get("ciphertext_size")
         # bool is an int in Python, never in JSON
-        if kind not in ("report", "file") or not isinstance(size, int) or isinstance(size, bool):
-            raise InvalidInput("Each object needs a kind (report or file) and an integer size.")
+        kinds = ("report", "body", "file")
+        if kind not in kinds or not isinstance(size, int) or isinstance(size, bool):
+            raise InvalidInput(
+                "Each object needs a kind (report, body or file) and an integer ciphertext_size."
+            )
         declared.append(drafts.DeclaredObject(ObjectKind(kind), size))
     return declared
 
@@ -238,26 +240,10 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
         object_id=str(object_id),
         offset=offset,
         length=length,
-        pieces=_body_pieces(length),
+        pieces=request_body.body_pieces(request.environ, request.stream, length, BODY_PIECE_BYTES),
         today=_today(),
     )
     return jsonify(stored=stored)
-
-
-def _body_pieces(length: int) -> Iterator[bytes]:
-    """The request body as it arrives, in pieces of at most 1 MiB, exactly ``length`` bytes.
-
-    Read lazily, so the service checks the draft before receiving anything and the store
-    writes each piece while the next one is on its way: memory holds a piece, not a batch.
-    :raises InvalidInput: the body ended early.
-    """
-    remaining = length
-    while remaining:
-        piece = request.stream.read(min(remaining, BODY_PIECE_BYTES))
-        if not piece:
-            raise InvalidInput("The chunk arrived incomplete.")
-        remaining -= len(piece)
-        yield piece
 
 
 @bp.post("/drafts/<uuid:draft_id>/finalize")

@@ -62,7 +62,7 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["kind", "ciphertext_size"],
         "properties": {
-            "kind": {"enum": ["report", "file"]},
+            "kind": {"enum": ["report", "body", "file"]},
             "ciphertext_size": {
                 "type": "integer",
                 "description": "Exact length of the object's v1 ciphertext (crypto/layout.py).",
@@ -74,7 +74,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["object_id", "kind", "ciphertext_size", "stored"],
         "properties": {
             "object_id": _UUID,
-            "kind": {"enum": ["report", "file"]},
+            "kind": {"enum": ["report", "body", "file"]},
             "ciphertext_size": {"type": "integer"},
             "stored": {"type": "integer", "description": "Bytes the server holds: resume here."},
         },
@@ -179,7 +179,10 @@ def openapi_document() -> dict[str, Any]:
                                         "objects": {
                                             "type": "array",
                                             "items": _ref("DeclaredObject"),
-                                            "description": "The report first, then files.",
+                                            "description": "The report first, then "
+                                            "for each file its detached body object and "
+                                            "right after it the file object naming it "
+                                            "(docs/PROTOCOL.md §5.6).",
                                         },
                                     },
                                 }

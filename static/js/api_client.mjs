@@ -24,10 +24,14 @@ export class Cancelled extends Error {
 }
 
 const JSON_TYPE = 'application/json';
-const CHUNK_TIMEOUT_MS = 15 * 60 * 1000; // 4 MiB at 5 KB/s still fits
 const JSON_TIMEOUT_MS = 2 * 60 * 1000;
+// A chunk batch (up to 16 MiB) gets no fixed time limit: on a slow Tor circuit it can take
+// many minutes. It is abandoned as a network failure (and resumed from what the server
+// stored) once neither upload progress nor an answer has come for this long.
+export const STALL_TIMEOUT_MS = 2 * 60 * 1000;
 
-function send({ method, url, token, body, type, signal, onUploadProgress, timeout }) {
+// `timeout`: a fixed limit for the whole request; `stallTimeout`: a limit on silence instead.
+function send({ method, url, token, body, type, signal, onUploadProgress, timeout, stallTimeout }) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new Cancelled());
@@ -35,17 +39,38 @@ function send({ method, url, token, body, type, signal, onUploadProgress, timeou
     }
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
-    xhr.timeout = timeout;
+    xhr.timeout = timeout ?? 0;
     if (type) xhr.setRequestHeader('Content-Type', type);
     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.setRequestHeader('Accept', JSON_TYPE);
     const onAbort = () => xhr.abort();
     signal?.addEventListener('abort', onAbort);
+    let stallTimer = null;
+    let stalled = false;
+    const stillMoving = () => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => {
+        stalled = true;
+        xhr.abort();
+      }, stallTimeout);
+    };
     const done = (settle) => {
+      clearTimeout(stallTimer);
       signal?.removeEventListener('abort', onAbort);
       settle();
     };
-    if (onUploadProgress) xhr.upload.onprogress = (event) => onUploadProgress(event.loaded);
+    if (stallTimeout) {
+      xhr.upload.onloadstart = stillMoving;
+      xhr.upload.onload = stillMoving; // all sent: the answer has the same time to come
+      xhr.onreadystatechange = stillMoving;
+      xhr.onprogress = stillMoving;
+    }
+    if (onUploadProgress || stallTimeout) {
+      xhr.upload.onprogress = (event) => {
+        if (stallTimeout) stillMoving();
+        onUploadProgress?.(event.loaded);
+      };
+    }
     xhr.onload = () =>
       done(() => {
         let payload = null;
@@ -63,12 +88,15 @@ function send({ method, url, token, body, type, signal, onUploadProgress, timeou
         reject(new ApiError(xhr.status, code, message));
       });
     const failed = () =>
-      done(() =>
-        reject(signal?.aborted ? new Cancelled() : new ApiError(0, 'network', 'No answer.')),
-      );
+      done(() => {
+        if (signal?.aborted) reject(new Cancelled());
+        else if (stalled) reject(new ApiError(0, 'network', 'The upload stopped moving.'));
+        else reject(new ApiError(0, 'network', 'No answer.'));
+      });
     xhr.onerror = failed;
     xhr.ontimeout = failed;
     xhr.onabort = failed;
+    if (stallTimeout) stillMoving();
     xhr.send(body ?? null);
   });
 }
@@ -120,7 +148,7 @@ export class ApiClient {
       type: 'application/octet-stream',
       signal,
       onUploadProgress,
-      timeout: CHUNK_TIMEOUT_MS,
+      stallTimeout: STALL_TIMEOUT_MS,
     });
   }
 }

@@ -139,10 +139,6 @@ function enhance(form, text) {
       ui.status.textContent = fill(template, { done: megabytes(done), total: megabytes(total) });
     };
     return {
-      hashing(done, total) {
-        show(text.hashing, done, total);
-        ui.estimate.textContent = '';
-      },
       sending(done, total) {
         show(text.sending, done, total);
         ui.estimate.textContent = estimator.describe(done, total);

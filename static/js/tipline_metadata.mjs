@@ -1,8 +1,10 @@
 // Tipline protocol v1 object metadata (docs/PROTOCOL.md §6): canonical writing, strict
-// reading and validation of the four kinds. Imports nothing; mirrors crypto/metadata.py.
+// reading and validation of the five kinds. Imports nothing; mirrors crypto/metadata.py.
 
-export const KINDS = Object.freeze(['report', 'message', 'file', 'note']);
+export const KINDS = Object.freeze(['report', 'message', 'file', 'note', 'body']);
 export const MAX_BODY_SIZE = Number.MAX_SAFE_INTEGER;
+// A detached body's object id, as crypto/metadata.py _UUID: a lowercase UUID version 4.
+const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export class ProtocolError extends Error {
   constructor(name, message) {
@@ -44,12 +46,24 @@ export function metadataProblem(m) {
   const str = (f) => typeof m[f] === 'string';
   if (m.kind === 'report' && !(str('lang') && isObject(m.fields))) return bad('Bad report.');
   if ((m.kind === 'message' || m.kind === 'note') && !str('text')) return bad('No text.');
+  if (m.kind === 'body' && 'size' in m) {
+    return bad('A detached body takes its size from its file object.');
+  }
   if (m.kind === 'file') {
     if (!(str('name') && m.name.length > 0 && str('type') && 'size' in m)) return bad('Bad file.');
     if (!(typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256))) return bad('Bad sha256.');
+    if ('body' in m && !(typeof m.body === 'string' && UUID4.test(m.body))) {
+      return bad("The metadata field 'body' is not a lowercase UUID4 string.");
+    }
   }
   if (m.kind !== 'file' && size !== 0) return bad('Only file objects carry a body.');
   return null;
+}
+
+// The length of the body inside an object with this (valid) metadata: `size`, or 0 when
+// there is none or the body is detached (a file naming a body object). As declared_size.
+export function declaredSize(m) {
+  return 'body' in m ? 0 : m.size ?? 0;
 }
 
 // JSON.parse keeps the last of duplicate keys and reads 1.0 as 1; v1 readers reject

@@ -8,6 +8,8 @@
 
 import {
   canonicalJson,
+  declaredSize,
+  MAX_BODY_SIZE,
   metadataProblem,
   parseMetadata,
   ProtocolError,
@@ -15,6 +17,7 @@ import {
 
 export {
   canonicalJson,
+  declaredSize,
   KINDS,
   MAX_BODY_SIZE,
   parseMetadata,
@@ -32,8 +35,21 @@ export const CIPHERTEXT_CHUNK_SIZE = CHUNK_SIZE + CHUNK_OVERHEAD;
 export const SCOPES = Object.freeze(['thread', 'internal']);
 export const MAX_METADATA_BYTES = 1024 * 1024;
 export const MIN_METADATA_BYTES = 2;
+export const BODY_TRAILER_BYTES = 8; // u64le(size) ends a detached body's plaintext (§5.6)
+export const BODY_METADATA = Object.freeze({ v: 1, kind: 'body' });
 const SMALL_UNIT = 4096;
 const LARGE_UNIT = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+// u64le(size), the trailer binding a detached body to the size its file object declares.
+function bodyTrailer(size) {
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_BODY_SIZE) {
+    throw new RangeError("A detached body's size is out of range.");
+  }
+  const trailer = new Uint8Array(BODY_TRAILER_BYTES);
+  new DataView(trailer.buffer).setBigUint64(0, BigInt(size), true);
+  return trailer;
+}
 
 export function paddedLength(unpaddedLength) {
   if (!(unpaddedLength > 0)) throw new RangeError('unpadded length must be positive');
@@ -160,21 +176,24 @@ export function createProtocol(sodium) {
     return dataKey;
   }
 
-  // Yields the header, then each encrypted chunk. `body` is a sync or async iterable of
-  // Uint8Array pieces of any sizes (e.g. File.slice reads) totalling metadata.size bytes.
-  async function* encryptObject(dataKey, objectId, metadata, body = []) {
+  // u32le(len(M)) || M, the start of every object's plaintext, for valid metadata only.
+  function metadataPrefix(metadata) {
     const problem = metadataProblem(metadata);
     if (problem) throw new ProtocolError('InvalidMetadata', problem[1]);
     const encoded = utf8.encode(canonicalJson(metadata));
     if (encoded.length > MAX_METADATA_BYTES) fail('InvalidMetadata', 'Metadata over 1 MiB.');
-    const size = metadata.size ?? 0;
     const prefix = new Uint8Array(4 + encoded.length);
     new DataView(prefix.buffer).setUint32(0, encoded.length, true);
     prefix.set(encoded, 4);
-    const padded = paddedLength(prefix.length + size);
-    const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(
-      objectKey(dataKey, objectId),
-    );
+    return prefix;
+  }
+
+  // Encrypts P = prefix || body || zeros || trailer, where the body must be exactly `size`
+  // bytes; yields the header, then each chunk. One chunk is held back, so a body that turns
+  // out longer or shorter throws SizeMismatch before the FINAL chunk is ever pushed.
+  async function* encryptPlaintext(key, prefix, body, size, trailer) {
+    const padded = paddedLength(prefix.length + size + trailer.length);
+    const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(key);
     yield header;
     let chunk = new Uint8Array(CHUNK_SIZE);
     let fill = 0;
@@ -202,12 +221,13 @@ export function createProtocol(sodium) {
       yield* feed(piece);
     }
     if (consumed !== size) fail('SizeMismatch', 'The body is shorter than declared.');
-    let padding = padded - prefix.length - size;
+    let padding = padded - prefix.length - size - trailer.length;
     while (padding > 0) {
       const zeros = new Uint8Array(Math.min(padding, CHUNK_SIZE));
       yield* feed(zeros);
       padding -= zeros.length;
     }
+    yield* feed(trailer);
     if (fill) {
       if (held) yield sodium.crypto_secretstream_xchacha20poly1305_push(state, held, null, TAG_MESSAGE);
       held = chunk.slice(0, fill);
@@ -215,8 +235,28 @@ export function createProtocol(sodium) {
     yield sodium.crypto_secretstream_xchacha20poly1305_push(state, held, null, TAG_FINAL);
   }
 
+  // Yields the header, then each encrypted chunk. `body` is a sync or async iterable of
+  // Uint8Array pieces of any sizes (e.g. File.slice reads) totalling metadata.size bytes
+  // (none for a file that names a detached body).
+  async function* encryptObject(dataKey, objectId, metadata, body = []) {
+    const prefix = metadataPrefix(metadata);
+    yield* encryptPlaintext(objectKey(dataKey, objectId), prefix, body, declaredSize(metadata), EMPTY);
+  }
+
+  // A file's detached body object (§5.6): metadata {"kind":"body","v":1}, then the `size`
+  // bytes of `body`, zero padding and u64le(size). The file object naming this one's id
+  // carries the size and SHA-256; write it after this one.
+  async function* encryptDetachedBody(dataKey, objectId, body, size) {
+    const trailer = bodyTrailer(size);
+    const prefix = metadataPrefix(BODY_METADATA);
+    yield* encryptPlaintext(objectKey(dataKey, objectId), prefix, body, size, trailer);
+  }
+
   // Decrypts a whole object (pieces split anywhere); returns { metadata, body } or throws.
-  async function decryptObject(dataKey, objectId, ciphertextPieces) {
+  // `bodySize`: for a detached body object, the size of the file object naming it. Without
+  // it a body object's metadata is returned (read no further) and reading `body` throws.
+  async function decryptObject(dataKey, objectId, ciphertextPieces, { bodySize } = {}) {
+    const trailer = bodySize === undefined ? EMPTY : bodyTrailer(bodySize);
     const reader = new ExactReader(ciphertextPieces);
     const header = await reader.read(HEADER_BYTES);
     if (header.length < HEADER_BYTES) fail('TruncatedStream', 'The ciphertext ends in its header.');
@@ -287,8 +327,21 @@ export function createProtocol(sodium) {
     await need(metadataEnd, 'The metadata length runs past the end of the object.');
     start = concatBytes(...plainParts);
     const metadata = parseMetadata(start.subarray(4, metadataEnd));
-    const bodyEnd = metadataEnd + (metadata.size ?? 0);
-    const padded = paddedLength(bodyEnd);
+    const detached = metadata.kind === 'body';
+    if (bodySize !== undefined && !detached) {
+      fail('BadMetadata', "The object named as a file's body is not a detached body.");
+    }
+    if (detached && bodySize === undefined) {
+      // As crypto/objects.py: the metadata only, nothing past it is read or checked.
+      return {
+        metadata,
+        get body() {
+          throw new RangeError('A detached body is read with the size its file object declares.');
+        },
+      };
+    }
+    const bodyEnd = metadataEnd + (detached ? bodySize : declaredSize(metadata));
+    const padded = paddedLength(bodyEnd + trailer.length);
     total = chunkCount(padded);
     const lastLength = padded - (total - 1) * CHUNK_SIZE;
     lastCiphertextLength = lastLength + CHUNK_OVERHEAD;
@@ -300,11 +353,20 @@ export function createProtocol(sodium) {
     } else if (total <= index) {
       fail('MissingFinal', 'The stream continues past the declared end.');
     }
+    // P = ... body | zeros | trailer (a detached body's last 8 bytes), the zeros and the
+    // trailer checked in each piece in that order, as crypto/objects.py _body_part does.
+    const trailerAt = padded - trailer.length;
     const bodyParts = [];
     const consume = (plain, startPosition) => {
       const bodyLength = Math.min(Math.max(bodyEnd - startPosition, 0), plain.length);
-      for (let i = bodyLength; i < plain.length; i += 1) {
+      const zerosEnd = Math.min(Math.max(trailerAt - startPosition, bodyLength), plain.length);
+      for (let i = bodyLength; i < zerosEnd; i += 1) {
         if (plain[i] !== 0) fail('NonZeroPadding', 'The padding is not all zero bytes.');
+      }
+      for (let i = zerosEnd; i < plain.length; i += 1) {
+        if (plain[i] !== trailer[startPosition + i - trailerAt]) {
+          fail('LengthOutOfRange', "A detached body's length differs from its file's size.");
+        }
       }
       if (bodyLength) bodyParts.push(plain.subarray(0, bodyLength));
     };
@@ -328,6 +390,7 @@ export function createProtocol(sodium) {
     sealDataKey,
     openDataKey,
     encryptObject,
+    encryptDetachedBody,
     decryptObject,
   };
 }

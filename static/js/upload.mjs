@@ -1,20 +1,37 @@
 // Encrypting a tip in the browser and uploading only ciphertext (DESIGN §4 and §5, "Intake,
-// JavaScript on"): the same objects, keys and commitments the no-JavaScript path stores.
+// JavaScript on"): the same objects, keys and commitments the no-JavaScript path stores, in
+// the same storage format (docs/PROTOCOL.md §5.6), so a stored tip does not tell which path
+// it came through.
 //
-// Files are read with File.slice in 4 MiB pieces, never whole: once to compute the SHA-256
-// that the metadata carries before the body, and again to encrypt (re-hashing, so a file that
-// changed in between fails instead of carrying a wrong evidence hash). Ciphertext goes up in
-// batches of whole secretstream chunks, each held in memory until the server confirms it, so
-// a dropped request is resumed from the offset the server reports.
+// One pass per file: it is read with File.slice in 4 MiB pieces, never whole, and each piece
+// is hashed and encrypted into the file's detached body object as it is read. Once that is
+// uploaded, the small file object follows with the name, type, size, SHA-256 and the body
+// object's id. The server needs every object's exact ciphertext length before it assigns
+// ids; the file object's is known beforehand because a hash and an id always serialise to
+// the same number of bytes. Ciphertext goes up in batches of whole secretstream chunks, each
+// held in memory until the server confirms it, so a dropped request is resumed from the
+// offset the server reports.
 
 import { ApiError, Cancelled } from './api_client.mjs';
 import { Sha256 } from './sha256.mjs';
-import { canonicalJson, ciphertextLength, paddedLength, SCOPES } from './tipline_protocol.mjs';
+import {
+  BODY_METADATA,
+  BODY_TRAILER_BYTES,
+  canonicalJson,
+  ciphertextLength,
+  declaredSize,
+  paddedLength,
+  SCOPES,
+} from './tipline_protocol.mjs';
 
 export const READ_BYTES = 4 * 1024 * 1024;
 export const MAX_FILENAME_CHARS = 200;
 export const MAX_CONTENT_TYPE_CHARS = 200;
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
+// Stand-ins of the same serialised length as the real hash and body id, to size the file
+// object before either exists.
+const PLACEHOLDER_SHA256 = '0'.repeat(64);
+const PLACEHOLDER_ID = '00000000-0000-4000-8000-000000000000';
 const utf8 = new TextEncoder();
 
 export class UploadFailed extends Error {
@@ -31,10 +48,19 @@ export function cleanFilename(name) {
   return [...cleaned].slice(0, MAX_FILENAME_CHARS).join('') || 'unnamed';
 }
 
-// The exact length of an object's v1 ciphertext, known before encrypting it.
-export function ciphertextSizeOf(metadata) {
+// The exact length of an object's v1 ciphertext, known before encrypting it. A detached
+// body object's length follows from `bodySize`, the size its file object declares; a file
+// object naming a body carries none of its own.
+export function ciphertextSizeOf(metadata, { bodySize } = {}) {
   const encoded = utf8.encode(canonicalJson(metadata));
-  return ciphertextLength(paddedLength(4 + encoded.length + (metadata.size ?? 0)));
+  let body = declaredSize(metadata);
+  if (metadata.kind === 'body') {
+    if (!Number.isSafeInteger(bodySize) || bodySize < 0) {
+      throw new RangeError('A body object is sized by its file.');
+    }
+    body = bodySize + BODY_TRAILER_BYTES;
+  }
+  return ciphertextLength(paddedLength(4 + encoded.length + body));
 }
 
 export function uuidBytes(uuid) {
@@ -64,23 +90,24 @@ async function* readFile(file, signal) {
   }
 }
 
-async function fingerprint(file, signal, onBytes) {
-  const hash = new Sha256();
-  for await (const piece of readFile(file, signal)) {
-    hash.update(piece);
-    onBytes(piece.length);
-  }
-  return hash.hexDigest();
-}
-
-async function* verifiedBody(file, sha256, signal) {
-  const hash = new Sha256();
+// The file's bytes, each piece hashed as it is handed on to be encrypted.
+async function* hashedBody(file, hash, signal) {
   for await (const piece of readFile(file, signal)) {
     hash.update(piece);
     yield piece;
   }
-  // Thrown before the last chunk is pushed: the object never gets its FINAL chunk.
-  if (hash.hexDigest() !== sha256) throw new UploadFailed('A file changed while it was being sent.');
+}
+
+function fileMetadata(file, sha256, bodyId) {
+  return {
+    v: 1,
+    kind: 'file',
+    name: cleanFilename(file.name),
+    type: (file.type || 'application/octet-stream').slice(0, MAX_CONTENT_TYPE_CHARS),
+    size: file.size,
+    sha256,
+    body: bodyId,
+  };
 }
 
 // Runs `action` again after network failures and gateway errors, waiting longer each time.
@@ -142,10 +169,11 @@ class ObjectUpload {
     }
   }
 
-  // Uploads the ciphertext pieces (header, then secretstream chunks) in batches.
-  async run(pieces) {
+  // Uploads the ciphertext pieces (header, then secretstream chunks, `size` bytes in all)
+  // in batches.
+  async run(pieces, size) {
     const maxBatch = this.draft.limits.max_batch_bytes;
-    const batch = new Uint8Array(maxBatch);
+    const batch = new Uint8Array(Math.min(maxBatch, size));
     let fill = 0;
     let offset = 0;
     for await (const piece of pieces) {
@@ -211,32 +239,20 @@ async function finalize({ sodium, protocol, api, draft, keys, tipId, signal }) {
   }
 }
 
-// Encrypts and sends a report and its files. `progress` gets hashing(done, total),
-// sending(done, total) and finishing(); `onDraft(draft)` is called once the draft exists so
-// the caller can delete it if anything later fails. Resolves to { code }.
+// Encrypts and sends a report and its files. `progress` gets sending(done, total) and
+// finishing(); `onDraft(draft)` is called once the draft exists so the caller can delete it
+// if anything later fails. Resolves to { code }.
 export async function sendTip({ sodium, protocol, api, desk, lang, fields, files, progress, signal, onDraft }) {
-  const totalFileBytes = files.reduce((sum, file) => sum + file.size, 0);
-  let hashed = 0;
-  progress.hashing(0, totalFileBytes);
-  const objects = [{ metadata: { v: 1, kind: 'report', lang, fields }, body: () => [] }];
+  // The plan: the report, then per file its detached body and the file object naming it.
+  const report = { v: 1, kind: 'report', lang, fields };
+  const plan = [{ kind: 'report', ciphertext_size: ciphertextSizeOf(report) }];
   for (const file of files) {
-    const sha256 = await fingerprint(file, signal, (n) => {
-      hashed += n;
-      progress.hashing(hashed, totalFileBytes);
-    });
-    const metadata = {
-      v: 1,
-      kind: 'file',
-      name: cleanFilename(file.name),
-      type: (file.type || 'application/octet-stream').slice(0, MAX_CONTENT_TYPE_CHARS),
-      size: file.size,
-      sha256,
-    };
-    objects.push({ metadata, body: () => verifiedBody(file, sha256, signal) });
+    const placeholder = fileMetadata(file, PLACEHOLDER_SHA256, PLACEHOLDER_ID);
+    plan.push(
+      { kind: 'body', ciphertext_size: ciphertextSizeOf(BODY_METADATA, { bodySize: file.size }) },
+      { kind: 'file', ciphertext_size: ciphertextSizeOf(placeholder) },
+    );
   }
-  for (const object of objects) object.ciphertextSize = ciphertextSizeOf(object.metadata);
-
-  const plan = objects.map((o) => ({ kind: o.metadata.kind, ciphertext_size: o.ciphertextSize }));
   const draft = await withRetries(() => api.createDraft({ desk, lang, objects: plan }, signal), signal);
   onDraft(draft);
   const matches = draft.objects.length === plan.length && draft.objects.every(
@@ -250,22 +266,29 @@ export async function sendTip({ sodium, protocol, api, desk, lang, fields, files
     const total = plan.reduce((sum, o) => sum + o.ciphertext_size, 0);
     let before = 0;
     progress.sending(0, total);
-    for (const [index, object] of objects.entries()) {
+    const upload = async (index, encrypt) => {
       const entry = draft.objects[index];
-      const upload = new ObjectUpload({
+      const objectUpload = new ObjectUpload({
         api,
         draft,
         objectId: entry.object_id,
         signal,
         onProgress: (done) => progress.sending(before + done, total),
       });
-      const pieces = protocol.encryptObject(
-        keys.thread,
-        uuidBytes(entry.object_id),
-        object.metadata,
-        object.body(),
+      before += await objectUpload.run(encrypt(uuidBytes(entry.object_id)), entry.ciphertext_size);
+    };
+    await upload(0, (id) => protocol.encryptObject(keys.thread, id, report));
+    for (const [number, file] of files.entries()) {
+      const bodyIndex = 1 + 2 * number;
+      const hash = new Sha256();
+      await upload(bodyIndex, (id) =>
+        protocol.encryptDetachedBody(keys.thread, id, hashedBody(file, hash, signal), file.size),
       );
-      before += await upload.run(pieces);
+      const metadata = fileMetadata(file, hash.hexDigest(), draft.objects[bodyIndex].object_id);
+      if (ciphertextSizeOf(metadata) !== plan[bodyIndex + 1].ciphertext_size) {
+        throw new UploadFailed('A file description came out a different size than planned.');
+      }
+      await upload(bodyIndex + 1, (id) => protocol.encryptObject(keys.thread, id, metadata));
     }
     progress.finishing();
     await finalize({ sodium, protocol, api, draft, keys, tipId, signal });

@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
-from app.models import Tip, TipState
+from app.models import Base, EncryptedObject, Tip, TipState
 from app.services import tipster as tipster_service
+from app.services.drafts import MAX_BATCH_BYTES
+from crypto.keys import key_id
+from crypto.layout import CHUNK_SIZE, CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES
 from tests.browser.conftest import LiveServer
 from tests.support.canary import (
     canary_file,
@@ -25,12 +28,16 @@ from tests.support.canary import (
     new_canary,
 )
 from tests.support.reading import OpenedObject, read_tip_as
+from tests.web.api_steps import batches
 from tests.web.conftest import ReceivingDesk
 from tests.web.tipster_steps import every_field
 
 pytestmark = pytest.mark.browser
 
 FIVE_MB = 5 * 1024 * 1024 + 123
+MIB = 1024 * 1024
+# The plaintext one chunk batch carries; a body of two of these and a bit needs three.
+BATCH_PLAINTEXT = (MAX_BATCH_BYTES - HEADER_BYTES) // CIPHERTEXT_CHUNK_SIZE * CHUNK_SIZE
 NO_WASM = "delete globalThis.WebAssembly;"
 
 
@@ -240,28 +247,93 @@ def test_a_dropped_chunk_upload_resumes_and_the_tip_is_byte_identical(
 
     def flaky(route: Any) -> None:
         seen.append(route.request.url)
-        if len(seen) == 2:
+        if len(seen) == 2:  # the body's first batch
             route.abort("connectionreset")  # never reaches the server
-        elif len(seen) == 4:
+        elif len(seen) == 4:  # the body's second batch
             route.fetch()  # reaches the server and is stored ...
             route.abort("connectionreset")  # ... but the answer is lost
         else:
             route.continue_()
 
     tipster.page.route("**/chunks?offset=*", flaky)
-    body = canary_file("resume", 9 * 1024 * 1024)  # three batches
+    body = canary_file("resume", 2 * BATCH_PLAINTEXT + MIB)
     tipster.fill({"description": "ivory, flaky line"}, [evidence(tmp_path, "ivory.bin", body)])
 
     tipster.submit()
 
-    # The report, the file's 3 batches, and the first batch again: the lost answer's batch was
-    # found stored when the client asked where to resume, so it was not sent twice.
-    assert len(seen) == 5
-    assert len(tipster.api_requests("/drafts/")) > len(seen)  # status checks asked where to resume
     (tip_id,) = the_tips(live_server)
+    session = live_server.app.extensions["tipline.sessions"]()
+    try:
+        rows = session.execute(
+            select(EncryptedObject.id, EncryptedObject.kind, EncryptedObject.ciphertext_size)
+            .where(EncryptedObject.tip_id == tip_id)
+            .order_by(EncryptedObject.seq)
+        ).all()
+    finally:
+        session.close()
+    assert [str(kind) for _, kind, _ in rows] == ["report", "body", "file"]
+    body_id, body_size = rows[1][0], rows[1][2]
+    assert len(batches(bytes(body_size))) == 3  # the body object goes up in three batches
+    # The report, the body's 3 batches, its first batch again, then the file object: the
+    # batch whose answer was lost was found stored when the client asked where to resume,
+    # so it was not sent twice.
+    assert len(seen) == 6
+    body_requests = [url for url in seen if f"/objects/{body_id}/" in url]
+    assert [url.rsplit("offset=", 1)[1] for url in body_requests] == [
+        "0",
+        "0",
+        str(MAX_BATCH_BYTES),
+        str(2 * MAX_BATCH_BYTES - HEADER_BYTES),
+    ]
+    assert len(tipster.api_requests("/drafts/")) > len(seen)  # status checks asked where to resume
     report, attached = read_back(live_server, live_desk, tip_id)
     assert attached.body == body and attached.metadata["sha256"] == hashlib.sha256(body).hexdigest()
+    assert attached.metadata["body"] == body_id
     assert report.metadata["fields"] == {"description": "ivory, flaky line"}
+
+
+# Columns that must differ between any two tips, whichever path they came through: ids,
+# the code's lookup digest, salt and public key, the key commitments, and the activity
+# order. Everything else stored about a tip must be the same for the same input.
+PER_TIP_COLUMNS = {
+    "tips": {
+        "id",
+        "lookup_digest",
+        "tip_salt",
+        "tipster_public_key",
+        "thread_commitment",
+        "internal_commitment",
+        "activity_seq",
+    },
+    "objects": {"id", "tip_id"},
+    "sealed_keys": {"id", "tip_id", "sealed"},  # sealed: random, 96 bytes, checked below
+}
+
+
+def stored_rows(server: LiveServer, tip_id: str, tipster_key_id: str) -> dict[str, list[dict]]:
+    """Every row of every table that names the tip, minus what is unique to any tip."""
+    tables: list[Table] = [
+        table
+        for table in Base.metadata.sorted_tables
+        if table.name == "tips" or "tip_id" in table.columns
+    ]
+    stored: dict[str, list[dict]] = {}
+    with server.app.extensions["tipline.engine"].connect() as connection:
+        for table in tables:
+            key = table.c.id if table.name == "tips" else table.c.tip_id
+            order = [c for c in ("seq", "id") if c in table.columns and table.name != "tips"]
+            query = select(table).where(key == tip_id).order_by(*(table.c[c] for c in order))
+            skip = PER_TIP_COLUMNS.get(table.name, {"id", "tip_id"})
+            rows = []
+            for row in connection.execute(query).mappings():
+                kept = {name: value for name, value in row.items() if name not in skip}
+                if table.name == "sealed_keys":
+                    assert len(row["sealed"]) == 96
+                    if kept["key_id"] == tipster_key_id:
+                        kept["key_id"] = "the tipster's"
+                rows.append(kept)
+            stored[table.name] = rows
+    return stored
 
 
 def test_tips_from_the_browser_and_from_the_plain_form_read_the_same(
@@ -271,26 +343,58 @@ def test_tips_from_the_browser_and_from_the_plain_form_read_the_same(
     live_desk: ReceivingDesk,
     tmp_path: Path,
 ) -> None:
+    """The privacy property of the two intake paths: for the same typed fields and the same
+    attachment, nothing stored tells which tip came from a browser with JavaScript off."""
     typed = every_field("interop")
-    attachment = evidence(tmp_path, "same photo.jpg", canary_file("interop", 70_000))
+    attachment = evidence(tmp_path, "same photo 象牙.jpg", canary_file("interop", 70_000))
     for javascript in (True, False):
         tipster = Tipster(chromium, live_server, javascript=javascript)
         tipsters.append(tipster)
         tipster.fill(typed, [attachment])
         tipster.submit()
+        if javascript:
+            assert tipster.api_requests("/finalize")
+        else:
+            assert tipster.api_requests() == []
 
-    opened = [read_back(live_server, live_desk, tip_id) for tip_id in the_tips(live_server)]
+    tip_ids = the_tips(live_server)
+    opened = [read_back(live_server, live_desk, tip_id) for tip_id in tip_ids]
 
     assert len(opened) == 2
     browser_tip, plain_tip = opened
     assert [o.kind for o in browser_tip] == [o.kind for o in plain_tip] == ["report", "file"]
-    # The browser knows a file's size and hash before encrypting it, so its body stays inside
-    # the file object; the plain form learns them at the end and stores a detached body
-    # (named by "body"). Everything a reader sees is the same.
-    assert "body" not in browser_tip[1].metadata and "body" in plain_tip[1].metadata
-    plain_metadata = [{k: v for k, v in o.metadata.items() if k != "body"} for o in plain_tip]
-    assert [o.metadata for o in browser_tip] == plain_metadata
+    # Both wrote the file's body as a detached body object that the file object names.
+    for tip in opened:
+        assert tip[1].metadata["size"] == 70_000 and "body" in tip[1].metadata
+    unnamed = [[{k: v for k, v in o.metadata.items() if k != "body"} for o in t] for t in opened]
+    assert unnamed[0] == unnamed[1]
     assert [o.body for o in browser_tip] == [o.body for o in plain_tip]
+
+    session = live_server.app.extensions["tipline.sessions"]()
+    try:
+        tipster_keys = {
+            tip_id: key_id(session.get_one(Tip, tip_id).tipster_public_key) for tip_id in tip_ids
+        }
+    finally:
+        session.close()
+    browser_rows, plain_rows = (stored_rows(live_server, t, tipster_keys[t]) for t in tip_ids)
+    assert [row["kind"] for row in browser_rows["objects"]] == ["report", "body", "file"]
+    assert [row["seq"] for row in browser_rows["objects"]] == [0, 1, 2]
+    assert browser_rows["tips"][0]["draft_expires_on"] is None
+    assert len(browser_rows["sealed_keys"]) == 3  # recovery key: both scopes; tipster: thread
+    for table in browser_rows:
+        assert browser_rows[table] == plain_rows[table], table
+    # The blobs are the same size too.
+    blobs = live_server.app.extensions["tipline.blobs"]
+    blob_sizes = [[blobs.size(oid) for oid in object_ids(live_server, t)] for t in tip_ids]
+    assert blob_sizes[0] == blob_sizes[1] == [r["ciphertext_size"] for r in plain_rows["objects"]]
+
+
+def object_ids(server: LiveServer, tip_id: str) -> list[str]:
+    """The tip's object ids, in seq order."""
+    with server.app.extensions["tipline.engine"].connect() as connection:
+        query = select(EncryptedObject.id).where(EncryptedObject.tip_id == tip_id)
+        return list(connection.scalars(query.order_by(EncryptedObject.seq)))
 
 
 def test_when_the_browser_path_fails_the_tipster_is_told_and_chooses_the_plain_form(

@@ -17,20 +17,36 @@ from typing import Any
 
 import nacl.pwhash.argon2id
 import pytest
+from ciphertext_forge import FINAL, flip, seal
 from crypto_testdata import NODE_DIR, REPO_ROOT, load_vectors
+from nacl.bindings import (
+    crypto_secretstream_xchacha20poly1305_init_pull,
+    crypto_secretstream_xchacha20poly1305_pull,
+    crypto_secretstream_xchacha20poly1305_state,
+)
 
 from crypto.codes import tipster_keypair, tipster_seed
 from crypto.datakeys import commitment, generate_data_key, open_data_key, seal_data_key
+from crypto.errors import CryptoError
+from crypto.ids import id_from_str, id_to_str, new_id
 from crypto.keys import generate_keypair, keypair_from_secret
-from crypto.layout import ciphertext_length, padded_length
+from crypto.layout import CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES, ciphertext_length, padded_length
 from crypto.metadata import (
+    body_metadata,
+    detached_body_id,
     encode_metadata,
     file_metadata,
     message_metadata,
     note_metadata,
     report_metadata,
 )
-from crypto.objects import decrypt_object, encrypt_object, object_key
+from crypto.objects import (
+    BODY_TRAILER_BYTES,
+    decrypt_object,
+    encrypt_detached_body,
+    encrypt_object,
+    object_key,
+)
 from crypto.wrapping import DEFAULT_STAFF_MEMLIMIT, DEFAULT_STAFF_OPSLIMIT
 
 TIP_ID = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -265,3 +281,286 @@ def test_argon2id_matches_libsodium_js_sumo() -> None:
     assert tipster_keypair(canonical, salt).public_key.hex() == codes["tipster_public_key"]
     staff_vector = next(c for c in wrapping["cases"] if c["memlimit"] == DEFAULT_STAFF_MEMLIMIT)
     assert result["outputs"][1] == staff_vector["wrap_key"]
+
+
+# --- detached bodies (docs/PROTOCOL.md §5.6) -------------------------------------------------
+
+BODY_M = encode_metadata(body_metadata())
+BODY_OVERHEAD = 4 + len(BODY_M) + BODY_TRAILER_BYTES  # u32le(len(M)) || M, then u64le(size)
+MIB = 1024 * 1024
+UNREADABLE = "A detached body is read with the size its file object declares."
+# Sizes whose unpadded body plaintext is exactly, or one byte either side of, a padding or
+# chunk boundary: 4 KiB (one padding unit), 64 KiB (one chunk), 1 MiB (the unit switch).
+EDGE_BODY_SIZES = sorted(
+    {0, 1} | {edge - BODY_OVERHEAD + d for edge in (4096, 65536, MIB) for d in (-1, 0, 1)}
+)
+
+
+def body_plaintext(body: bytes) -> bytes:
+    """The §5.6 plaintext of a detached body, built here independently of both writers."""
+    unpadded = 4 + len(BODY_M) + len(body) + BODY_TRAILER_BYTES
+    zeros = bytes(padded_length(unpadded) - unpadded)
+    return (
+        len(BODY_M).to_bytes(4, "little")
+        + BODY_M
+        + body
+        + zeros
+        + len(body).to_bytes(BODY_TRAILER_BYTES, "little")
+    )
+
+
+def metadata_plaintext(metadata: dict[str, Any]) -> bytes:
+    encoded = encode_metadata(metadata)
+    unpadded = 4 + len(encoded)
+    return len(encoded).to_bytes(4, "little") + encoded + bytes(padded_length(unpadded) - unpadded)
+
+
+def plaintext_of(data_key: bytes, object_id: bytes, ciphertext: bytes) -> bytes:
+    """Every plaintext byte of an object, padding and trailer included (raw secretstream)."""
+    state = crypto_secretstream_xchacha20poly1305_state()
+    key = object_key(data_key, object_id)
+    crypto_secretstream_xchacha20poly1305_init_pull(state, ciphertext[:HEADER_BYTES], key)
+    plain, tag = [], -1
+    for start in range(HEADER_BYTES, len(ciphertext), CIPHERTEXT_CHUNK_SIZE):
+        chunk = ciphertext[start : start + CIPHERTEXT_CHUNK_SIZE]
+        piece, tag = crypto_secretstream_xchacha20poly1305_pull(state, chunk)
+        plain.append(piece)
+    assert tag == FINAL
+    return b"".join(plain)
+
+
+def evidence_pair(size: int) -> tuple[bytes, bytes, dict[str, Any], bytes]:
+    """(body id, file id, file metadata naming the body, body) for a file of ``size`` bytes."""
+    body = bytes((13 * i + size) % 256 for i in range(size))
+    body_id, file_id = new_id(), new_id()
+    metadata = file_metadata(
+        f"фото {size} 象牙.jpg",
+        "image/jpeg",
+        size,
+        hashlib.sha256(body).hexdigest(),
+        body=id_to_str(body_id),
+    )
+    return body_id, file_id, metadata, body
+
+
+def node_tip(
+    data_keys: dict[str, bytes], recipient_public_key: bytes, objects: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """An ``open`` request for Node: the thread key sealed to the recipient, then objects."""
+    return {
+        "op": "open",
+        "tip_id": TIP_ID.hex(),
+        "commits": {s: commitment(k, TIP_ID, s).hex() for s, k in data_keys.items()},
+        "sealed_keys": [
+            {"scope": s, "sealed": seal_data_key(k, TIP_ID, recipient_public_key).hex()}
+            for s, k in data_keys.items()
+        ],
+        "objects": objects,
+    }
+
+
+def test_python_opens_detached_bodies_libsodium_js_wrote_at_every_padding_edge() -> None:
+    recipient = generate_keypair()
+    pairs = [evidence_pair(size) for size in EDGE_BODY_SIZES]
+    objects = []
+    for body_id, file_id, metadata, body in pairs:
+        objects.append(
+            {
+                "object_id": body_id.hex(),
+                "scope": "thread",
+                "body_size": len(body),
+                "body": body.hex(),
+            }
+        )
+        objects.append({"object_id": file_id.hex(), "scope": "thread", "metadata": metadata})
+    produced = run_node(
+        {
+            "op": "produce",
+            "tip_id": TIP_ID.hex(),
+            "recipients": [{"public_key": recipient.public_key.hex(), "scopes": ["thread"]}],
+            "objects": objects,
+        }
+    )
+    (sealed,) = produced["sealed_keys"]
+    data_key = open_data_key(
+        bytes.fromhex(sealed["sealed"]),
+        tip_id=TIP_ID,
+        keypair=recipient,
+        scope="thread",
+        expected_commitment=bytes.fromhex(produced["commits"]["thread"]),
+    )
+    ciphertexts = [bytes.fromhex(o["ciphertext"]) for o in produced["objects"]]
+    for (body_id, file_id, metadata, body), body_ct, file_ct in zip(
+        pairs, ciphertexts[::2], ciphertexts[1::2], strict=True
+    ):
+        # The file object: metadata only, naming the body, exactly as Python writes it.
+        opened = decrypt_object(data_key, file_id, pieces(file_ct, 1_000))
+        assert opened.metadata == metadata and list(opened.body) == []
+        assert plaintext_of(data_key, file_id, file_ct) == metadata_plaintext(metadata)
+        # The body object, found through the id in the file metadata, read with its size.
+        named = detached_body_id(opened.metadata)
+        assert named is not None and id_from_str(named) == body_id
+        read = decrypt_object(
+            data_key, id_from_str(named), pieces(body_ct, 9_999), body_size=opened.metadata["size"]
+        )
+        assert read.metadata == body_metadata()
+        assert b"".join(read.body) == body
+        # Byte for byte the plaintext Python writes: metadata, body, zeros, u64le(size).
+        python_ct = b"".join(encrypt_detached_body(data_key, body_id, pieces(body, 30_001)))
+        assert (
+            len(body_ct)
+            == len(python_ct)
+            == ciphertext_length(padded_length(BODY_OVERHEAD + len(body)))
+        )
+        expected = body_plaintext(body)
+        assert plaintext_of(data_key, body_id, body_ct) == expected
+        assert plaintext_of(data_key, body_id, python_ct) == expected
+
+
+def test_libsodium_js_opens_detached_bodies_python_wrote() -> None:
+    recipient = generate_keypair()
+    data_keys = {"thread": generate_data_key(), "internal": generate_data_key()}
+    key = data_keys["thread"]
+    objects: list[dict[str, Any]] = []
+    expected: list[dict[str, Any]] = []
+    for size in EDGE_BODY_SIZES:
+        body_id, file_id, metadata, body = evidence_pair(size)
+        body_ct = b"".join(encrypt_detached_body(key, body_id, pieces(body, 30_001)))
+        file_ct = b"".join(encrypt_object(key, file_id, metadata))
+        file_index = len(objects)
+        objects += [
+            {"object_id": file_id.hex(), "scope": "thread", "ciphertext": file_ct.hex()},
+            {
+                "object_id": body_id.hex(),
+                "scope": "thread",
+                "ciphertext": body_ct.hex(),
+                "by_file": file_index,
+            },
+            {"object_id": body_id.hex(), "scope": "thread", "ciphertext": body_ct.hex()},
+        ]
+        expected += [
+            {"metadata": metadata, "body": ""},
+            {"metadata": body_metadata(), "body": body.hex()},
+            {"metadata": body_metadata(), "body": {"unreadable": UNREADABLE}},
+        ]
+    keys = {"public_key": recipient.public_key.hex(), "secret_key": recipient.secret_key.hex()}
+    opened = run_node(node_tip(data_keys, recipient.public_key, objects) | keys)
+    assert "error" not in opened, opened
+    # Without the file's size a body object gives its metadata and no body, as in Python.
+    assert opened["objects"] == expected
+
+
+def python_error(data_key: bytes, object_id: bytes, ciphertext: bytes, body_size: int) -> str:
+    try:
+        opened = decrypt_object(data_key, object_id, [ciphertext], body_size=body_size)
+        b"".join(opened.body)
+    except CryptoError as error:
+        return type(error).__name__
+    return "accepted"
+
+
+def forged_body(
+    data_key: bytes, object_id: bytes, body: bytes, *, trailer: int, padding: bytes = b""
+) -> bytes:
+    """A body object sealed with the right key around a plaintext Python would never write."""
+    honest = body_plaintext(body)
+    head = 4 + len(BODY_M) + len(body)
+    zeros_end = len(honest) - BODY_TRAILER_BYTES
+    padded = honest[:head] + padding + honest[head + len(padding) : zeros_end]
+    assert len(padded) == zeros_end
+    return seal(
+        object_key(data_key, object_id),
+        padded + trailer.to_bytes(BODY_TRAILER_BYTES, "little"),
+    )
+
+
+def test_libsodium_js_rejects_bad_detached_bodies_with_the_errors_python_raises() -> None:
+    key = bytes(range(32))
+    named: list[tuple[str, bytes, bytes, int]] = []  # (case, object id, ciphertext, size)
+    for size in (0, 5_000, 70_000, MIB - BODY_OVERHEAD):
+        body_id = new_id()
+        body = bytes((i * 7 + 1) % 251 + 1 for i in range(size))  # no zero bytes at all
+        honest = b"".join(encrypt_detached_body(key, body_id, [body]))
+        claims = {size + d for d in (-4096, -8, -1, 1, 8, 4096, 65536, MIB)} | {0, 2 * size}
+        for claim in sorted(c for c in claims if c >= 0 and c != size):
+            named.append((f"{size} read as {claim}", body_id, honest, claim))
+        flipped = flip(honest, len(honest) - 20)  # in the trailer: 16 MAC bytes end a chunk
+        named.append((f"{size}: flipped trailer byte", body_id, flipped, size))
+        for wrong in (size + 1, size - 1, size + 2**40):
+            if wrong >= 0:
+                forged = forged_body(key, body_id, body, trailer=wrong)
+                named.append((f"{size}: trailer says {wrong}", body_id, forged, size))
+        if len(body_plaintext(body)) > BODY_OVERHEAD + size:  # there is padding to spoil
+            forged = forged_body(key, body_id, body, trailer=size, padding=b"\x01")
+            named.append((f"{size}: non-zero padding after the body", body_id, forged, size))
+    file_id = new_id()
+    a_file = b"".join(encrypt_object(key, file_id, file_metadata("a", "", 1, "0" * 64), [b"x"]))
+    named.append(("a file object read as a body", file_id, a_file, 1))
+    bad_meta, sized = new_id(), b'{"kind":"body","size":3,"v":1}'
+    sized_body = seal(
+        object_key(key, bad_meta),
+        len(sized).to_bytes(4, "little") + sized + bytes(4096 - 4 - len(sized)),
+    )
+    named.append(("a body object with a size of its own", bad_meta, sized_body, 3))
+
+    python = {case: python_error(key, oid, ct, size) for case, oid, ct, size in named}
+    result = run_node(
+        {
+            "op": "reject",
+            "cases": [
+                {
+                    "data_key": key.hex(),
+                    "object_id": oid.hex(),
+                    "ciphertext": ct.hex(),
+                    "body_size": size,
+                }
+                for _, oid, ct, size in named
+            ],
+        }
+    )
+    javascript = dict(zip(python, result["errors"], strict=True))
+    assert javascript == python
+    assert "accepted" not in python.values()
+    for case, error in python.items():
+        if "trailer says" in case:
+            assert error == "LengthOutOfRange", case
+        elif "non-zero padding" in case:
+            assert error == "NonZeroPadding", case
+        elif "flipped" in case:
+            assert error == "TamperedCiphertext", case
+    assert python["a file object read as a body"] == "BadMetadata"
+    assert python["a body object with a size of its own"] == "BadMetadata"
+    # A wrong size is caught by the layout, the zero check or the trailer, depending on it.
+    assert {"EarlyFinal", "MissingFinal", "LengthOutOfRange", "NonZeroPadding"} <= set(
+        python.values()
+    )
+
+
+def test_libsodium_js_never_finishes_a_detached_body_of_the_wrong_length() -> None:
+    object_id, key = new_id(), bytes(range(32))
+    cases = [
+        (70_000, 70_001),  # short by one
+        (70_000, 69_999),  # long by one
+        (0, 1),
+        (1, 0),
+        (400_000, 200_000),  # long: chunks were emitted before it noticed
+        (200_000, 400_000),  # short, with chunks emitted
+        (70_000, 70_000),  # the control: the right length does end with FINAL
+    ]
+    answer = run_node(
+        {
+            "op": "mismatch",
+            "data_key": key.hex(),
+            "object_id": object_id.hex(),
+            "cases": [{"length": length, "size": size} for length, size in cases],
+        }
+    )
+    *wrong, right = answer["results"]
+    assert right["error"] is None and right["tags"][-1] == FINAL
+    assert python_error(key, object_id, bytes.fromhex(right["ciphertext"]), 70_000) == "accepted"
+    for (length, size), result in zip(cases[:-1], wrong, strict=True):
+        assert result["error"] == "SizeMismatch", (length, size)
+        assert FINAL not in result["tags"], (length, size)
+        emitted = bytes.fromhex(result["ciphertext"])
+        assert python_error(key, object_id, emitted, size) == "TruncatedStream"
+    assert len(wrong[4]["tags"]) >= 2 and len(wrong[5]["tags"]) >= 2

@@ -25,7 +25,8 @@ from crypto.layout import ciphertext_length
 TODAY = date(2026, 12, 10)
 SECRET = os.urandom(32)
 REPORT_SIZE = ciphertext_length(4096)
-FILE_SIZE = ciphertext_length(2 * 65536)  # two secretstream chunks
+BODY_SIZE = ciphertext_length(2 * 65536)  # a file's detached body: two secretstream chunks
+FILE_SIZE = ciphertext_length(4096)  # the file object naming it: metadata only
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ def desk_slug(db_session: Session) -> str:
 def open_draft(
     session: Session, store: FileBlobStore, desk_slug: str, *, on: date
 ) -> drafts.CreatedDraft:
-    """A draft opened ``on`` that day, with its report fully staged and half a file."""
+    """A draft opened ``on`` that day, with its report and file object fully staged and half
+    of the file's body."""
     created = drafts.create_draft(
         session,
         store,
@@ -60,6 +62,7 @@ def open_draft(
         lang="en",
         objects=[
             drafts.DeclaredObject(ObjectKind.REPORT, REPORT_SIZE),
+            drafts.DeclaredObject(ObjectKind.BODY, BODY_SIZE),
             drafts.DeclaredObject(ObjectKind.FILE, FILE_SIZE),
         ],
         pepper=os.urandom(32),
@@ -68,17 +71,18 @@ def open_draft(
         today=on,
     )
     session.commit()
-    report, file = created.view.objects
+    report, body, file = created.view.objects
     store.append_staged(report.object_id, os.urandom(REPORT_SIZE), 0)
-    store.append_staged(file.object_id, os.urandom(24 + 65553), 0)
+    store.append_staged(body.object_id, os.urandom(24 + 65553), 0)
+    store.append_staged(file.object_id, os.urandom(FILE_SIZE), 0)
     return created
 
 
 def finalize(
     session: Session, store: FileBlobStore, created: drafts.CreatedDraft, *, on: date
 ) -> None:
-    file = created.view.objects[1]
-    store.append_staged(file.object_id, os.urandom(FILE_SIZE - 24 - 65553), 24 + 65553)
+    body = created.view.objects[1]
+    store.append_staged(body.object_id, os.urandom(BODY_SIZE - 24 - 65553), 24 + 65553)
     keys = [
         drafts.SubmittedKey(r.key_id, scope, os.urandom(SEALED_KEY_BYTES))
         for r in created.view.recipients
@@ -122,7 +126,7 @@ def test_drafts_older_than_a_day_go_with_their_uploads_and_fresh_drafts_and_tips
 
     report = purge_expired_drafts(db_session, blob_store, today=TODAY)
 
-    assert (report.drafts, report.blobs) == (1, 2)
+    assert (report.drafts, report.blobs) == (1, 3)
     assert tips(db_session) == {
         fresh_yesterday.view.draft_id: TipState.DRAFT,
         fresh_today.view.draft_id: TipState.DRAFT,
@@ -134,7 +138,7 @@ def test_drafts_older_than_a_day_go_with_their_uploads_and_fresh_drafts_and_tips
     for published in submitted.view.objects:
         assert blob_store.exists(published.object_id)
     remaining = db_session.scalar(select(func.count()).select_from(EncryptedObject))
-    assert remaining == 6
+    assert remaining == 9
 
 
 def test_a_draft_lives_at_least_24_hours_whatever_time_of_day_it_was_opened(
@@ -174,7 +178,7 @@ def test_tipline_purge_drafts_runs_the_purge(
     env = {"TIPLINE_DATA_DIR": str(data_dir), "TIPLINE_DATABASE_URL": database_url}
     result = CliRunner().invoke(cli, ["purge-drafts"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output == "purged 1 expired drafts (2 encrypted objects, 0 orphaned uploads)\n"
+    assert result.output == "purged 1 expired drafts (3 encrypted objects, 0 orphaned uploads)\n"
     db_session.expire_all()
     assert old.view.draft_id not in tips(db_session)
     assert staged_names(store) == set()

@@ -250,6 +250,50 @@ def test_an_append_whose_pieces_fail_midway_leaves_nothing_of_them(
     assert read_blob(store, name) == b"acknowledged and more"
 
 
+def test_pieces_may_be_views_of_one_reused_buffer(store: BlobStore, reopen: Reopen) -> None:
+    # The request body reader hands out views of one buffer that the next piece overwrites.
+    name, body = new_name(), os.urandom(3 * MiB + 17)
+
+    def reused_buffer() -> Iterator[memoryview]:
+        buffer = memoryview(bytearray(MiB))
+        for start in range(0, len(body), MiB):
+            piece = body[start : start + MiB]
+            buffer[: len(piece)] = piece
+            yield buffer[: len(piece)]
+
+    assert store.append_staged_pieces(name, reused_buffer(), 0) == len(body)
+    store.publish(name)
+    assert read_blob(reopen(), name) == body
+
+
+def test_a_failed_append_keeps_at_most_its_resume_point_and_resumes_from_there(
+    store: BlobStore, reopen: Reopen
+) -> None:
+    name, sent = new_name(), os.urandom(2 * MiB + 100)
+    store.append_staged(name, b"acknowledged", 0)
+    asked: list[int] = []
+
+    def resume_point(end: int) -> int:
+        asked.append(end)
+        return 12 + MiB  # whole "chunks": the first MiB of this append
+
+    def cut_short() -> Iterator[bytes]:
+        yield sent[:MiB]
+        yield sent[MiB : 2 * MiB]
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.append_staged_pieces(name, cut_short(), 12, resume_point=resume_point)
+    # Writing as the pieces arrive, the file store keeps the resume point; gathering them
+    # first, the database store never wrote any (and never needs to ask).
+    stored = reopen().staged_size(name)
+    assert stored == (12 + MiB if asked else 12)
+    assert asked in ([], [12 + 2 * MiB])
+    assert store.append_staged_pieces(name, iter([sent[stored - 12 :]]), stored) == 12 + len(sent)
+    store.publish(name)
+    assert read_blob(store, name) == b"acknowledged" + sent
+
+
 def test_the_first_append_must_start_at_zero(store: BlobStore) -> None:
     name = new_name()
     with pytest.raises(StagedOffsetMismatch) as mismatch:

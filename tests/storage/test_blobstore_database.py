@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from pathlib import Path
@@ -48,6 +49,25 @@ def test_blobs_are_stored_in_rows_of_at_most_one_mib(
         blob.write(os.urandom(2 * MiB + MiB // 2))  # one large write is split
         blob.write(b"tail")
     assert chunk_sizes(engine, name) == [CHUNK_BYTES, CHUNK_BYTES, MiB // 2 + 4]
+
+
+def test_an_upload_in_batches_is_stored_in_the_same_rows_as_one_written_in_one_go(
+    store: DatabaseBlobStore, engine: Engine
+) -> None:
+    # The browser uploads in chunk batches, the no-JavaScript intake writes as it encrypts:
+    # the rows must not tell the two apart (docs/THREAT_MODEL.md).
+    data = os.urandom(3 * MiB + 12_345)
+    written, uploaded = str(uuid.uuid4()), str(uuid.uuid4())
+    with store.writer(written) as blob:
+        blob.write(data)
+    batches = [0, 24, 24 + 17 * 65553, 2 * MiB + 3, 2 * MiB + 4, len(data)]
+    for start, end in itertools.pairwise(batches):
+        store.append_staged(uploaded, data[start:end], start)
+    store.publish(uploaded)
+
+    assert chunk_sizes(engine, uploaded) == chunk_sizes(engine, written)
+    assert chunk_sizes(engine, written) == [CHUNK_BYTES] * 3 + [12_345]
+    assert b"".join(store.open(uploaded)) == data
 
 
 def test_a_write_in_progress_is_only_staged_rows(store: DatabaseBlobStore, engine: Engine) -> None:

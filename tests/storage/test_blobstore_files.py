@@ -183,3 +183,40 @@ def test_a_stale_append_cannot_touch_a_blob_published_meanwhile(data_dir: Path) 
     run_briefly(stale_append)
     assert b"".join(other.open(name)) == whole
     assert other.staged_size(name) == 0
+
+
+def broken_off(data: bytes, piece: int) -> Iterator[bytes]:
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+    raise ConnectionResetError("client went away")
+
+
+def test_a_broken_off_append_keeps_exactly_its_resume_point(data_dir: Path) -> None:
+    store, name, sent = FileBlobStore(data_dir / "blobs"), str(uuid.uuid4()), os.urandom(MiB + 9)
+    with pytest.raises(ConnectionResetError):
+        store.append_staged_pieces(name, broken_off(sent, 4096), 0, resume_point=lambda end: 5000)
+    assert store.staged_size(name) == 5000
+    assert store.append_staged_pieces(name, iter([sent[5000:]]), 5000) == len(sent)
+    store.publish(name)
+    assert b"".join(store.open(name)) == sent
+
+
+def test_kept_bytes_that_cannot_be_made_durable_are_not_kept(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, name = FileBlobStore(data_dir / "blobs"), str(uuid.uuid4())
+    store.append_staged(name, b"acknowledged", 0)
+
+    def body_then_failing_disk() -> Iterator[bytes]:
+        yield os.urandom(MiB)
+
+        def fsync(fd: int) -> None:
+            raise OSError(5, "Input/output error")  # the disk fails as the body breaks off
+
+        monkeypatch.setattr("app.storage.files.os.fsync", fsync)
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.append_staged_pieces(name, body_then_failing_disk(), 12, resume_point=lambda end: end)
+    monkeypatch.undo()
+    assert store.staged_size(name) == 12

@@ -1,7 +1,8 @@
 """A tipster's browser played in Python: the JavaScript intake's steps, with the crypto package.
 
-Encrypts exactly what static/js/upload.mjs encrypts (a report, then files, all in the thread
-scope) and speaks /api/v1 through Flask's test client, so the API's rules can be tested one
+Encrypts what static/js/upload.mjs encrypts (the report, then per file its detached body and
+the file object naming it, all in the thread scope: the storage format of the no-JavaScript
+intake) and speaks /api/v1 through Flask's test client, so the API's rules can be tested one
 request at a time.
 """
 
@@ -10,31 +11,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.services.drafts import MAX_BATCH_BYTES
 from crypto.datakeys import SCOPES, commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
 from crypto.keys import key_id
-from crypto.layout import (
-    CIPHERTEXT_CHUNK_SIZE,
-    HEADER_BYTES,
-    LENGTH_PREFIX_BYTES,
-    ciphertext_length,
-    padded_length,
+from crypto.layout import HEADER_BYTES, LENGTH_PREFIX_BYTES, ciphertext_length, padded_length
+from crypto.metadata import (
+    body_metadata,
+    declared_size,
+    encode_metadata,
+    file_metadata,
+    report_metadata,
 )
-from crypto.metadata import encode_metadata, file_metadata, report_metadata
-from crypto.objects import encrypt_object
+from crypto.objects import BODY_TRAILER_BYTES, encrypt_detached_body, encrypt_object
 
 DRAFTS = "/api/v1/drafts"
-MAX_BATCH = 64 * CIPHERTEXT_CHUNK_SIZE + HEADER_BYTES
+# What the browser writes in a file object before the server has assigned the body's id:
+# any lowercase UUID4 serialises to the same length.
+PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @dataclass(frozen=True)
 class Planned:
+    """One object of the plan: its metadata and the body it carries (a ``body`` object: the
+    file's bytes)."""
+
     metadata: dict[str, Any]
     body: bytes = b""
 
@@ -45,24 +52,40 @@ class Planned:
     @property
     def ciphertext_size(self) -> int:
         encoded = encode_metadata(self.metadata)
-        return ciphertext_length(padded_length(LENGTH_PREFIX_BYTES + len(encoded) + len(self.body)))
+        if self.kind == "body":
+            inside = len(self.body) + BODY_TRAILER_BYTES
+        else:
+            inside = declared_size(self.metadata)
+            assert inside == len(self.body)
+        return ciphertext_length(padded_length(LENGTH_PREFIX_BYTES + len(encoded) + inside))
+
+    def naming(self, body_id: str) -> Planned:
+        """This file object, naming the body object the server gave ``body_id``."""
+        assert self.kind == "file" and "body" in self.metadata
+        return replace(self, metadata={**self.metadata, "body": body_id})
 
 
 def plan(
     fields: dict[str, Any], files: list[tuple[str, bytes]] = (), lang: str = "en"
 ) -> list[Planned]:  # type: ignore[assignment]
-    """The report first, then each file with its SHA-256, as the browser plans them."""
+    """The report first, then per file its body object and its file object, as the browser
+    plans them (the file object naming a placeholder id until the draft exists)."""
     planned = [Planned(report_metadata(lang, fields))]
     for name, body in files:
         metadata = file_metadata(
-            name, "application/octet-stream", len(body), hashlib.sha256(body).hexdigest()
+            name,
+            "application/octet-stream",
+            len(body),
+            hashlib.sha256(body).hexdigest(),
+            body=PLACEHOLDER_ID,
         )
-        planned.append(Planned(metadata, body))
+        planned += [Planned(body_metadata(), body), Planned(metadata)]
     return planned
 
 
-def batches(ciphertext: bytes, limit: int = MAX_BATCH) -> list[tuple[int, bytes]]:
-    """(offset, bytes) cut after the header and 64 chunks, then every 64 chunks."""
+def batches(ciphertext: bytes, limit: int = MAX_BATCH_BYTES) -> list[tuple[int, bytes]]:
+    """(offset, bytes): the header and as many whole chunks as fit in ``limit``, then as
+    many whole chunks at a time (a limit of 24 + k * 65553 bytes cuts on chunk boundaries)."""
     cuts = [0]
     while cuts[-1] < len(ciphertext):
         first = cuts[-1] == 0
@@ -103,18 +126,19 @@ class PythonBrowser:
         if response.status_code == 201:
             self.draft = response.get_json()
             self.data_keys = {scope: generate_data_key() for scope in SCOPES}
-            self.ciphertexts = [
-                b"".join(
-                    encrypt_object(
-                        self.data_keys["thread"],
-                        id_from_str(self.object_id(i)),
-                        p.metadata,
-                        [p.body],
-                    )
-                )
-                for i, p in enumerate(self.planned)
-            ]
+            self.ciphertexts = [self._encrypt(i, p) for i, p in enumerate(self.planned)]
         return response
+
+    def _encrypt(self, index: int, planned: Planned) -> bytes:
+        key, object_id = self.data_keys["thread"], id_from_str(self.object_id(index))
+        if planned.kind == "body":
+            ciphertext = b"".join(encrypt_detached_body(key, object_id, [planned.body]))
+        else:
+            if "body" in planned.metadata:  # the body object is planned right before it
+                planned = planned.naming(self.object_id(index - 1))
+            ciphertext = b"".join(encrypt_object(key, object_id, planned.metadata, [planned.body]))
+        assert len(ciphertext) == self.planned[index].ciphertext_size
+        return ciphertext
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token if token is None else token}"}

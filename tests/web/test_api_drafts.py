@@ -16,7 +16,9 @@ from app import create_app
 from app.config import BlobStoreKind, Config
 from app.models import EncryptedObject, Tip, TipState
 from app.services import tipster as tipster_service
-from app.services.drafts import MAX_BATCH_BYTES, draft_token
+from app.services.drafts import MAX_BATCH_BYTES, MAX_REPORT_CIPHERTEXT, draft_token
+from app.services.report_form import MAX_FILES_PER_REQUEST
+from crypto.layout import CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES, ciphertext_length, padded_length
 from tests.support.canary import canary_file, new_canary
 from tests.support.reading import read_tip_as
 from tests.web.api_steps import DRAFTS, PythonBrowser, batches, plan
@@ -24,6 +26,10 @@ from tests.web.conftest import ReceivingDesk, add_desk
 from tests.web.tipster_steps import every_field
 
 FIVE_MB = 5 * 1024 * 1024 + 123
+REPORT, BODY, FILE = 0, 1, 2  # the objects of the `browser` fixture's draft
+# Any batch up to the server's limit that ends on a chunk boundary is accepted; batches of
+# 64 chunks cut the fixture's 5 MB body in two.
+SMALL_BATCH = 64 * CIPHERTEXT_CHUNK_SIZE + HEADER_BYTES
 
 
 def tips_in_state(app: Flask, state: TipState) -> int:
@@ -44,14 +50,35 @@ def error_of(response: object) -> str:
     return str(body["error"])
 
 
+def object_rows(app: Flask, tip_id: str | None = None) -> list[tuple[str, int]]:
+    """(kind, ciphertext_size) of every object row (of one tip), in seq order."""
+    session = app.extensions["tipline.sessions"]()
+    try:
+        query = select(EncryptedObject.kind, EncryptedObject.ciphertext_size)
+        if tip_id is not None:
+            query = query.where(EncryptedObject.tip_id == tip_id)
+        rows = session.execute(query.order_by(EncryptedObject.tip_id, EncryptedObject.seq))
+        return [(str(kind), int(size)) for kind, size in rows]
+    finally:
+        session.close()
+
+
 @pytest.fixture
 def browser(client: FlaskClient, desk: ReceivingDesk) -> PythonBrowser:
-    """A draft with a report and one 5 MB file (two chunk batches), opened but not uploaded."""
+    """A draft with a report and one 5 MB file (its body object then its file object),
+    opened but not uploaded."""
     tipster = PythonBrowser(
         client, plan({"description": "pangolin scales"}, [("a.jpg", canary_file("x", FIVE_MB))])
     )
     assert tipster.create(desk.slug).status_code == 201
     return tipster
+
+
+def body_batches(browser: PythonBrowser) -> list[tuple[int, bytes]]:
+    """The fixture's body object in two batches."""
+    cut = batches(browser.ciphertexts[BODY], SMALL_BATCH)
+    assert len(cut) == 2
+    return cut
 
 
 @pytest.mark.parametrize("blob_store", [BlobStoreKind.FILE, BlobStoreKind.DATABASE])
@@ -69,7 +96,7 @@ def test_a_python_browser_round_trip_is_read_back_by_the_recovery_key(
     created = tipster.create(desk.slug, lang="fr")
     assert created.status_code == 201
     assert len(tipster.draft["code"].split()) == 8 and tipster.draft["code_language"] == "french"
-    assert [o["stored"] for o in tipster.draft["objects"]] == [0, 0, 0]
+    assert [o["stored"] for o in tipster.draft["objects"]] == [0, 0, 0, 0, 0]
     tipster.upload_all()
     assert nothing_visible_to_staff(app)
     finalized = tipster.finalize()
@@ -84,9 +111,14 @@ def test_a_python_browser_round_trip_is_read_back_by_the_recovery_key(
     )
     assert [o.kind for o in opened] == ["report", "file", "file"]
     assert opened[0].metadata == {"v": 1, "kind": "report", "lang": "fr", "fields": fields}
-    for item, (name, body) in zip(opened[1:], files, strict=True):
+    rows = object_rows(app, tipster.draft_id)
+    assert [kind for kind, _ in rows] == ["report", "body", "file", "body", "file"]
+    assert [size for _, size in rows] == [p.ciphertext_size for p in tipster.planned]
+    body_ids = [o["object_id"] for o in tipster.draft["objects"][1::2]]
+    for item, (name, body), body_id in zip(opened[1:], files, body_ids, strict=True):
         assert (item.metadata["name"], item.body) == (name, body)
         assert item.metadata["sha256"] == hashlib.sha256(body).hexdigest()
+        assert item.metadata["body"] == body_id and item.metadata["size"] == len(body)
     session = app.extensions["tipline.sessions"]()
     access = tipster_service.login_with_code(
         session, code_text=tipster.draft["code"], pepper=app_config.pepper
@@ -112,72 +144,80 @@ def test_the_code_of_a_draft_opens_nothing_until_it_is_finalized(
 def test_a_chunk_out_of_order_is_refused_with_where_to_resume(
     app: Flask, browser: PythonBrowser
 ) -> None:
-    _, (second_offset, second) = batches(browser.ciphertexts[1])
-    response = browser.send(1, second_offset, second)
+    _, (second_offset, second) = body_batches(browser)
+    response = browser.send(BODY, second_offset, second)
     assert response.status_code == 409 and error_of(response) == "offset_mismatch"
     assert "Resume from byte 0" in response.get_json()["message"]
-    assert browser.status().get_json()["objects"][1]["stored"] == 0
+    assert browser.status().get_json()["objects"][BODY]["stored"] == 0
     assert nothing_visible_to_staff(app)
 
 
 def test_a_replayed_chunk_is_refused_and_changes_nothing(
     app: Flask, browser: PythonBrowser
 ) -> None:
-    offset, data = batches(browser.ciphertexts[1])[0]
-    assert browser.send(1, offset, data).get_json() == {"stored": len(data)}
-    replay = browser.send(1, offset, data)
+    offset, data = body_batches(browser)[0]
+    assert browser.send(BODY, offset, data).get_json() == {"stored": len(data)}
+    replay = browser.send(BODY, offset, data)
     assert replay.status_code == 409 and error_of(replay) == "offset_mismatch"
-    assert browser.status().get_json()["objects"][1]["stored"] == len(data)
+    assert browser.status().get_json()["objects"][BODY]["stored"] == len(data)
     assert nothing_visible_to_staff(app)
 
 
-def test_a_batch_cut_short_stores_none_of_it_and_can_be_sent_again(
+def test_a_batch_cut_short_keeps_at_most_its_whole_chunks_and_the_rest_can_be_sent(
     app: Flask, browser: PythonBrowser
 ) -> None:
-    """The store writes a batch as it arrives; a body that ends early leaves nothing."""
-    offset, data = batches(browser.ciphertexts[1])[0]
+    """The store writes a batch as it arrives; a body that ends early leaves no partial
+    chunk, and the client resumes from what the server reports."""
+    offset, data = body_batches(browser)[0]
+    arrived = len(data) // 2
     cut = browser.client.post(
-        f"{DRAFTS}/{browser.draft_id}/objects/{browser.object_id(1)}/chunks?offset={offset}",
-        data=data[: len(data) // 2],
+        f"{DRAFTS}/{browser.draft_id}/objects/{browser.object_id(BODY)}/chunks?offset={offset}",
+        data=data[:arrived],
         content_type="application/octet-stream",
         headers=browser.headers(),
         environ_overrides={"CONTENT_LENGTH": str(len(data))},
     )
     assert cut.status_code == 400 and error_of(cut)
-    assert browser.status().get_json()["objects"][1]["stored"] == 0
-    assert browser.send(1, offset, data).get_json() == {"stored": len(data)}
+    stored = browser.status().get_json()["objects"][BODY]["stored"]
+    # Nothing, or the whole chunks that arrived; never a partial chunk.
+    assert stored == 0 or (
+        HEADER_BYTES <= stored <= arrived and (stored - HEADER_BYTES) % CIPHERTEXT_CHUNK_SIZE == 0
+    )
+    rest = browser.send(BODY, stored, data[stored - offset :])
+    assert rest.get_json() == {"stored": len(data)}
     assert nothing_visible_to_staff(app)
 
 
 def test_an_oversize_chunk_batch_is_refused(app: Flask, browser: PythonBrowser) -> None:
-    too_big = browser.send(1, 0, browser.ciphertexts[1][: MAX_BATCH_BYTES + 1])
+    too_big = browser.send(BODY, 0, bytes(MAX_BATCH_BYTES + 1))  # refused by its length
     assert too_big.status_code == 413 and error_of(too_big) == "chunk_too_large"
-    assert browser.status().get_json()["objects"][1]["stored"] == 0
+    assert browser.status().get_json()["objects"][BODY]["stored"] == 0
     assert nothing_visible_to_staff(app)
 
 
 def test_a_chunk_must_end_on_a_secretstream_chunk_boundary_and_within_the_object(
     app: Flask, browser: PythonBrowser
 ) -> None:
-    ragged = browser.send(1, 0, browser.ciphertexts[1][:1000])
+    ragged = browser.send(BODY, 0, browser.ciphertexts[BODY][:1000])
     assert ragged.status_code == 400 and error_of(ragged) == "bad_chunk"
-    report = browser.ciphertexts[0]
-    past_the_end = browser.send(0, 0, report + b"\x00" * 17)
+    report = browser.ciphertexts[REPORT]
+    past_the_end = browser.send(REPORT, 0, report + b"\x00" * 17)
     assert past_the_end.status_code == 400 and error_of(past_the_end) == "bad_chunk"
-    assert browser.send(0, 0, b"").status_code == 411  # no body at all: no Content-Length
-    assert [o["stored"] for o in browser.status().get_json()["objects"]] == [0, 0]
+    assert browser.send(REPORT, 0, b"").status_code == 411  # no body at all: no Content-Length
+    assert [o["stored"] for o in browser.status().get_json()["objects"]] == [0, 0, 0]
     assert nothing_visible_to_staff(app)
 
 
 def test_finalize_before_every_chunk_arrived_is_refused(app: Flask, browser: PythonBrowser) -> None:
-    browser.upload(0)
-    offset, data = batches(browser.ciphertexts[1])[0]
-    browser.send(1, offset, data)
+    browser.upload(REPORT)
+    browser.upload(FILE)
+    (offset, data), rest = body_batches(browser)
+    browser.send(BODY, offset, data)
     early = browser.finalize()
     assert early.status_code == 409 and error_of(early) == "upload_incomplete"
     assert "1 encrypted object(s)" in early.get_json()["message"]
     assert nothing_visible_to_staff(app)
-    assert browser.send(1, *batches(browser.ciphertexts[1])[1]).status_code == 200
+    assert browser.send(BODY, *rest).status_code == 200
     assert browser.finalize().status_code == 200
     assert tips_in_state(app, TipState.SUBMITTED) == 1
 
@@ -206,7 +246,7 @@ def test_an_unknown_draft_is_not_found(app: Flask, client: FlaskClient, app_conf
 def test_an_unknown_object_of_a_real_draft_is_not_found(browser: PythonBrowser) -> None:
     response = browser.client.post(
         f"{DRAFTS}/{browser.draft_id}/objects/{uuid.uuid4()}/chunks?offset=0",
-        data=browser.ciphertexts[0],
+        data=browser.ciphertexts[REPORT],
         content_type="application/octet-stream",
         headers=browser.headers(),
     )
@@ -217,39 +257,73 @@ def test_an_unknown_object_of_a_real_draft_is_not_found(browser: PythonBrowser) 
 def test_a_bad_or_missing_token_is_refused_and_stores_nothing(
     app: Flask, browser: PythonBrowser, token: str
 ) -> None:
-    offset, data = batches(browser.ciphertexts[0])[0]
+    offset, data = batches(browser.ciphertexts[REPORT])[0]
     for response in (
-        browser.send(0, offset, data, token=token),
+        browser.send(REPORT, offset, data, token=token),
         browser.client.get(f"{DRAFTS}/{browser.draft_id}", headers=browser.headers(token)),
     ):
         assert response.status_code == 401 and error_of(response) == "bad_token"
     other = PythonBrowser(browser.client, browser.planned)
     other.create("kenya")
-    stolen = browser.send(0, offset, data, token=other.token)  # a valid token, for another draft
+    stolen = browser.send(REPORT, offset, data, token=other.token)  # valid, for another draft
     assert stolen.status_code == 401
-    assert browser.status().get_json()["objects"][0]["stored"] == 0
+    assert browser.status().get_json()["objects"][REPORT]["stored"] == 0
     assert nothing_visible_to_staff(app)
+
+
+SMALLEST = ciphertext_length(4096)  # one padding unit: the smallest v1 object
 
 
 def test_impossible_sizes_and_plans_are_refused_when_the_draft_is_opened(
     app: Flask, client: FlaskClient, desk: ReceivingDesk
 ) -> None:
-    def open_draft(objects: object, desk_slug: str = desk.slug) -> tuple[int, str]:
+    def open_draft(objects: object, desk_slug: str = desk.slug) -> tuple[int, str, str]:
         response = client.post(DRAFTS, json={"desk": desk_slug, "objects": objects})
-        return response.status_code, error_of(response)
+        return response.status_code, error_of(response), response.get_json()["message"]
 
-    report = {"kind": "report", "ciphertext_size": 4096 + 24 + 17}
-    assert open_draft([{"kind": "report", "ciphertext_size": 5000}]) == (400, "invalid_input")
-    assert open_draft([report, {"kind": "file", "ciphertext_size": 4096 + 41 + 1}]) == (
-        400,
-        "invalid_input",
-    )
-    assert open_draft([{"kind": "file", "ciphertext_size": 4096 + 41}]) == (400, "invalid_input")
-    assert open_draft([report, report]) == (400, "invalid_input")
-    assert open_draft([report, {"kind": "file", "ciphertext_size": True}]) == (400, "invalid_input")
-    assert open_draft([report], desk_slug="atlantis") == (404, "not_found")
-    assert open_draft("everything") == (400, "invalid_input")
-    assert tips_in_state(app, TipState.DRAFT) == 0
+    report = {"kind": "report", "ciphertext_size": SMALLEST}
+    body = {"kind": "body", "ciphertext_size": ciphertext_length(padded_length(5_000_000))}
+    file = {"kind": "file", "ciphertext_size": SMALLEST}
+    # Valid for a v1 object, but more than 1 MiB of metadata: a file object with its body.
+    too_big_file = {"kind": "file", "ciphertext_size": ciphertext_length(3 * 1024 * 1024)}
+    assert too_big_file["ciphertext_size"] > MAX_REPORT_CIPHERTEXT
+    inline = "a file carrying its own body is not accepted"
+    unpaired = "Each body object must be followed by the file object that names it."
+    refusals = [
+        # An inline file (the old browser plan), alone or after a pair, or before its body.
+        ([report, {"kind": "file", "ciphertext_size": body["ciphertext_size"]}], inline),
+        ([report, body, file, file], inline),
+        ([report, file, body], inline),
+        # A body with no file after it, or another body.
+        ([report, body], unpaired),
+        ([report, body, file, body], unpaired),
+        ([report, body, body, file], unpaired),
+        # Not starting with the report; kinds a draft never holds.
+        ([body, file], "A draft starts with its report object."),
+        ([], "A draft starts with its report object."),
+        ([report, report], "After the report, a draft holds only body and file objects."),
+        ([report, {"kind": "message", "ciphertext_size": SMALLEST}], "(report, body or file)"),
+        ([report, {"kind": "body", "ciphertext_size": True}, file], "(report, body or file)"),
+        # Lengths no v1 object has, or more than metadata alone for a file object.
+        ([{"kind": "report", "ciphertext_size": 5000}], "not the length of any v1"),
+        ([report, {"kind": "body", "ciphertext_size": SMALLEST + 1}, file], "not the length"),
+        ([report, body, {"kind": "file", "ciphertext_size": 4096 + 41 + 1}], "not the length"),
+        ([report, body, too_big_file], "larger than one without a body of its own can be"),
+        # The file limit counts files (pairs), not objects.
+        ([report] + [body, file] * (MAX_FILES_PER_REQUEST + 1), "at most 50 files"),
+        ("everything", "'objects' must be a list."),
+    ]
+    for objects, message in refusals:
+        status, code, text = open_draft(objects)
+        assert (status, code) == (400, "invalid_input"), (objects, text)
+        assert message in text, (message, text)
+    assert open_draft([report], desk_slug="atlantis")[:2] == (404, "not_found")
+    assert tips_in_state(app, TipState.DRAFT) == 0 and object_rows(app) == []
+
+    most = [report] + [body, file] * MAX_FILES_PER_REQUEST  # 101 objects, 50 files: fine
+    response = client.post(DRAFTS, json={"desk": desk.slug, "objects": most})
+    assert response.status_code == 201, response.get_json()
+    assert [o["kind"] for o in response.get_json()["objects"]] == [o["kind"] for o in most]
 
 
 def test_a_draft_over_the_upload_limit_is_refused(database_url: str, tmp_path: Path) -> None:
@@ -301,7 +375,7 @@ def test_a_finalized_tip_takes_no_more_chunks_and_no_second_finalize(
     assert browser.finalize().status_code == 200
     again = browser.finalize()
     assert again.status_code == 409 and error_of(again) == "already_submitted"
-    late = browser.send(0, 0, browser.ciphertexts[0])
+    late = browser.send(REPORT, 0, browser.ciphertexts[REPORT])
     assert late.status_code == 409 and error_of(late) == "already_submitted"
     assert (
         browser.client.delete(f"{DRAFTS}/{browser.draft_id}", headers=browser.headers()).status_code
@@ -313,9 +387,9 @@ def test_a_finalized_tip_takes_no_more_chunks_and_no_second_finalize(
 def test_a_cancelled_draft_leaves_no_rows_and_no_blobs(
     app: Flask, browser: PythonBrowser, app_config: Config
 ) -> None:
-    offset, data = batches(browser.ciphertexts[1])[0]
-    browser.send(1, offset, data)
-    browser.upload(0)
+    offset, data = body_batches(browser)[0]
+    browser.send(BODY, offset, data)
+    browser.upload(REPORT)
     response = browser.client.delete(f"{DRAFTS}/{browser.draft_id}", headers=browser.headers())
     assert response.status_code == 204
     assert tips_in_state(app, TipState.DRAFT) == 0
@@ -353,12 +427,13 @@ def test_the_api_refuses_other_body_types_and_cross_site_requests(
 def test_a_batch_whose_answer_was_lost_is_found_stored_and_the_upload_goes_on(
     app: Flask, browser: PythonBrowser
 ) -> None:
-    (first_offset, first), (second_offset, second) = batches(browser.ciphertexts[1])
-    assert browser.send(1, first_offset, first).status_code == 200
+    (first_offset, first), (second_offset, second) = body_batches(browser)
+    assert browser.send(BODY, first_offset, first).status_code == 200
     # The client saw no answer and asks where to resume: the first batch is there.
-    assert browser.status().get_json()["objects"][1]["stored"] == len(first)
-    assert browser.send(1, second_offset, second).status_code == 200
-    browser.upload(0)
+    assert browser.status().get_json()["objects"][BODY]["stored"] == len(first)
+    assert browser.send(BODY, second_offset, second).status_code == 200
+    browser.upload(REPORT)
+    browser.upload(FILE)
     assert browser.finalize().status_code == 200
     assert tips_in_state(app, TipState.SUBMITTED) == 1
 
@@ -371,6 +446,6 @@ def test_an_expired_draft_refuses_uploads(app: Flask, browser: PythonBrowser) ->
     tip.draft_expires_on = date(2020, 1, 1)
     session.commit()
     session.close()
-    response = browser.send(0, 0, browser.ciphertexts[0])
+    response = browser.send(REPORT, 0, browser.ciphertexts[REPORT])
     assert response.status_code == 410 and error_of(response) == "draft_expired"
     assert nothing_visible_to_staff(app)

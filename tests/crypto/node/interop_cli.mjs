@@ -1,5 +1,5 @@
 // Test driver: reads one JSON request on stdin, writes one JSON response on stdout.
-// Binary values travel as hex. Used by tests/crypto/test_node_interop.py.
+// Binary values travel as hex. Used by tests/crypto/test_crypto_node_interop.py.
 import sodium from 'libsodium-wrappers';
 import { createProtocol, ProtocolError } from '../../../static/js/tipline_protocol.mjs';
 
@@ -7,6 +7,7 @@ await sodium.ready;
 const protocol = createProtocol(sodium);
 const hex = (bytes) => sodium.to_hex(bytes);
 const bin = (text) => sodium.from_hex(text);
+const uuidText = (h) => [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join('-');
 
 // Splits bytes into pieces of the given sizes, cycling, to exercise re-framing.
 function* pieces(bytes, sizes) {
@@ -28,6 +29,16 @@ async function collect(iterable) {
     offset += part.length;
   }
   return out;
+}
+
+// A decrypted object's body as hex, or why it cannot be read (a body object without a size).
+function bodyHex(opened) {
+  try {
+    return hex(opened.body);
+  } catch (error) {
+    if (error instanceof RangeError) return { unreadable: error.message };
+    throw error;
+  }
 }
 
 async function attempt(action) {
@@ -59,9 +70,13 @@ const operations = {
     const encrypted = [];
     for (const object of objects) {
       const body = pieces(bin(object.body ?? ''), [10007, 3, 65536]);
-      const ciphertext = await collect(
-        protocol.encryptObject(dataKeys[object.scope], bin(object.object_id), object.metadata, body),
-      );
+      const key = dataKeys[object.scope];
+      const id = bin(object.object_id);
+      // An object with `body_size` is a detached body (metadata comes from the module).
+      const stream = object.body_size === undefined
+        ? protocol.encryptObject(key, id, object.metadata, body)
+        : protocol.encryptDetachedBody(key, id, body, object.body_size);
+      const ciphertext = await collect(stream);
       encrypted.push({ object_id: object.object_id, scope: object.scope, ciphertext: hex(ciphertext) });
     }
     return { commits, sealed_keys: sealedKeys, objects: encrypted };
@@ -87,26 +102,72 @@ const operations = {
     const opened = [];
     for (const object of objects) {
       const ciphertext = pieces(bin(object.ciphertext), [999, 70001, 1]);
+      // `body_size`: read as the detached body of a file of that size; `by_file`: read as
+      // the body named by the file object at that index in `objects`, with its size.
+      let options = {};
+      if (object.body_size !== undefined) options = { bodySize: object.body_size };
+      if (object.by_file !== undefined) {
+        const file = opened[object.by_file].metadata;
+        if (file.body !== uuidText(object.object_id)) throw new Error('not the body it names');
+        options = { bodySize: file.size };
+      }
       const result = await attempt(() =>
-        protocol.decryptObject(dataKeys[object.scope], bin(object.object_id), ciphertext),
+        protocol.decryptObject(dataKeys[object.scope], bin(object.object_id), ciphertext, options),
       );
-      opened.push(
-        result.error ? result : { metadata: result.metadata, body: hex(result.body) },
-      );
+      opened.push(result.error ? result : { metadata: result.metadata, body: bodyHex(result) });
     }
     return { objects: opened };
   },
 
-  // Each case must be rejected with the named error.
+  // Each case must be rejected with the named error (`body_size`: read as a detached body).
   async reject({ cases }) {
     const results = [];
     for (const item of cases) {
-      const result = await attempt(() =>
-        protocol.decryptObject(bin(item.data_key), bin(item.object_id), [bin(item.ciphertext)]),
-      );
+      const options = item.body_size === undefined ? {} : { bodySize: item.body_size };
+      const result = await attempt(async () => {
+        const opened = await protocol.decryptObject(
+          bin(item.data_key),
+          bin(item.object_id),
+          [bin(item.ciphertext)],
+          options,
+        );
+        return { body: bodyHex(opened) };
+      });
       results.push(result.error ?? 'accepted');
     }
     return { errors: results };
+  },
+
+  // A detached body of `length` bytes declared as `size`: what encryptDetachedBody emits
+  // before it throws, and the tag of every chunk it emitted.
+  async mismatch({ data_key, object_id, cases }) {
+    const results = [];
+    for (const { length, size } of cases) {
+      const body = pieces(new Uint8Array(length).fill(7), [65536 * 3 + 5]);
+      const key = bin(data_key);
+      const emitted = [];
+      let error = null;
+      try {
+        for await (const piece of protocol.encryptDetachedBody(key, bin(object_id), body, size)) {
+          emitted.push(piece);
+        }
+      } catch (caught) {
+        if (!(caught instanceof ProtocolError)) throw caught;
+        error = caught.name;
+      }
+      const tags = [];
+      if (emitted.length) {
+        const state = sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+          emitted[0],
+          protocol.objectKey(key, bin(object_id)),
+        );
+        for (const chunk of emitted.slice(1)) {
+          tags.push(sodium.crypto_secretstream_xchacha20poly1305_pull(state, chunk, null).tag);
+        }
+      }
+      results.push({ error, tags, ciphertext: hex(await collect(emitted)) });
+    }
+    return { results };
   },
 
   async derive({ public_key, data_key, tip_id, object_id, pepper, canonical, seed }) {
