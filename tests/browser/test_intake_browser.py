@@ -6,7 +6,11 @@ the browser on the JavaScript path, and a recovery key reads back exactly what w
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,6 +294,94 @@ def test_a_dropped_chunk_upload_resumes_and_the_tip_is_byte_identical(
     assert attached.body == body and attached.metadata["sha256"] == hashlib.sha256(body).hexdigest()
     assert attached.metadata["body"] == body_id
     assert report.metadata["fields"] == {"description": "ivory, flaky line"}
+
+
+class CuttingRelay:
+    """A TCP relay in front of the live server that, once, cuts a connection in the middle of
+    a request: as soon as it has carried ``cut_after`` bytes toward the server. The browser
+    and the server each see a real dropped connection."""
+
+    def __init__(self, target_port: int, cut_after: int) -> None:
+        self.target_port, self.cut_after = target_port, cut_after
+        self.cut = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(
+                target=self._toward_server, args=(client, upstream), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._toward_browser, args=(upstream, client), daemon=True
+            ).start()
+
+    def _toward_server(self, client: socket.socket, upstream: socket.socket) -> None:
+        carried = 0
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                if not self.cut.is_set() and carried + len(data) >= self.cut_after:
+                    upstream.sendall(data[: self.cut_after - carried])
+                    self.cut.set()
+                    break
+                upstream.sendall(data)
+                carried += len(data)
+        for end in (client, upstream):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def _toward_browser(self, upstream: socket.socket, client: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := upstream.recv(65536):
+                client.sendall(data)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_connection_cut_mid_batch_resumes_from_the_last_whole_chunk_the_server_kept(
+    tipsters: list[Tipster],
+    chromium: Any,
+    live_server: LiveServer,
+    live_desk: ReceivingDesk,
+    tmp_path: Path,
+) -> None:
+    relay = CuttingRelay(int(live_server.url.rsplit(":", 1)[1]), cut_after=3 * MIB)
+    try:
+        tipster = Tipster(
+            chromium, dataclasses.replace(live_server, url=f"http://127.0.0.1:{relay.port}")
+        )
+        tipsters.append(tipster)
+        body = canary_file("cut", FIVE_MB)  # one batch: the cut falls inside it
+        tipster.fill(
+            {"description": "pangolin scales, cut"}, [evidence(tmp_path, "scales.bin", body)]
+        )
+        tipster.submit()
+    finally:
+        relay.close()
+
+    assert relay.cut.is_set()
+    (tip_id,) = the_tips(live_server)
+    report, attached = read_back(live_server, live_desk, tip_id)
+    assert report.metadata["fields"] == {"description": "pangolin scales, cut"}
+    assert attached.body == body and attached.metadata["sha256"] == hashlib.sha256(body).hexdigest()
+    # The body's batch went up twice: from 0 (cut after ~3 MiB), then from where the server's
+    # whole chunks ended, inside the batch, not from its start.
+    body_id = attached.metadata["body"]
+    offsets = [
+        int(url.rsplit("offset=", 1)[1])
+        for _, url, _ in tipster.api_requests(f"/objects/{body_id}/chunks")
+    ]
+    assert len(offsets) == 2 and offsets[0] == 0, offsets
+    resumed = offsets[1]
+    assert MIB < resumed < 3 * MIB and (resumed - HEADER_BYTES) % CIPHERTEXT_CHUNK_SIZE == 0
 
 
 # Columns that must differ between any two tips, whichever path they came through: ids,
