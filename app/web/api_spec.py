@@ -228,8 +228,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Append a batch of the object's ciphertext.",
                     "description": f"At most {MAX_BATCH_BYTES} bytes; must end on a "
                     "secretstream chunk boundary (24 + k * 65553) or at the object's end. "
-                    "Answered only once the batch is safely on disk; after a failure, resume "
-                    "from the stored size GET /drafts/{draft_id} reports.",
+                    "Answered only once the batch is safely on disk. A batch that breaks off "
+                    "keeps the whole secretstream chunks that arrived (so the stored size can "
+                    "end inside a batch): after a failure, resume from the stored size GET "
+                    "/drafts/{draft_id} reports.",
                     "requestBody": {
                         "required": True,
                         "content": {"application/octet-stream": {"schema": {}}},
