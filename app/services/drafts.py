@@ -22,9 +22,11 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapper, Session
 
 from app.errors import InvalidInput
 from app.models import Author, Desk, EncryptedObject, ObjectKind, Scope, SealedKey, Tip, TipState
@@ -164,10 +166,17 @@ def _open_draft(
     :raises DraftExpired: the draft is past its expiry day.
     """
     _check_token(secret_key, credentials)
-    query = select(Tip).where(Tip.id == credentials.draft_id)
     if for_update:
-        query = query.with_for_update()
-    tip = session.scalar(query)
+        # Take the write lock before reading, with a write that changes nothing: on
+        # PostgreSQL the row's lock, on SQLite the database's (SELECT ... FOR UPDATE locks
+        # nothing there). A concurrent finalize then waits, and reads what the first left.
+        session.execute(
+            update(Tip).where(Tip.id == credentials.draft_id).values(state=Tip.state),
+            execution_options={"synchronize_session": False},
+        )
+    # populate_existing: a second read in this session (under the lock) must see new values.
+    query = select(Tip).where(Tip.id == credentials.draft_id)
+    tip = session.scalar(query.execution_options(populate_existing=True))
     if tip is None:
         raise DraftNotFound()
     _check_still_open(tip.state, tip.draft_expires_on, today)
@@ -470,11 +479,11 @@ def _check_batch(offset: int, length: int, ciphertext_size: int) -> None:
 # --- finalizing, cancelling ---------------------------------------------------------------
 
 
-def _check_sealed_keys(
-    recipients: Sequence[Recipient], tipster_key_id: str, sealed_keys: Sequence[SubmittedKey]
-) -> None:
-    required = {(r.key_id, scope) for r in recipients for scope in Scope}
-    required.add((tipster_key_id, Scope.THREAD))
+def _check_sealed_keys(session: Session, tip: Tip, sealed_keys: Sequence[SubmittedKey]) -> None:
+    """:raises InvalidInput: / :raises RecipientsChanged: see :func:`finalize_draft`."""
+    assert tip.tipster_public_key is not None
+    required = {(r.key_id, scope) for r in desk_recipients(session, tip.desk_id) for scope in Scope}
+    required.add((key_id(tip.tipster_public_key), Scope.THREAD))
     offered = [(key.key_id, key.scope) for key in sealed_keys]
     if len(set(offered)) != len(offered):
         raise InvalidInput("Each recipient and scope may have only one sealed key.")
@@ -497,8 +506,10 @@ def finalize_draft(
     """Make the draft a submitted tip; returns its id. Visible once the caller commits.
 
     Blobs are published first (harmless: only a submitted tip's complete objects are ever
-    read), then every row changes in the caller's one transaction. A retry after a failure
-    between the two finds the blobs published and goes on.
+    read), then every row changes in the caller's one transaction, under the tip's write
+    lock, taken only then: on SQLite it is the database's, which the database blob store
+    needs to publish. A retry after a failure between the two finds the blobs published and
+    goes on; a concurrent finalize waits for the lock and finds the tip submitted.
 
     :raises BadDraftToken: / :raises DraftNotFound: / :raises AlreadySubmitted: /
         :raises DraftExpired: see :func:`_open_draft`.
@@ -507,14 +518,12 @@ def finalize_draft(
         scope, plus the tipster's thread key.
     :raises UploadIncomplete: some object is not fully uploaded.
     """
-    tip = _open_draft(session, secret_key, credentials, today, for_update=True)
+    tip = _open_draft(session, secret_key, credentials, today)
     for scope in Scope:
         value = commitments.get(scope, b"")
         if len(value) != COMMITMENT_BYTES or value == PLACEHOLDER_COMMITMENT:
             raise InvalidInput(f"The {scope} key commitment must be 32 bytes.")
-    assert tip.tipster_public_key is not None
-    recipients = desk_recipients(session, tip.desk_id)
-    _check_sealed_keys(recipients, key_id(tip.tipster_public_key), sealed_keys)
+    _check_sealed_keys(session, tip, sealed_keys)
     rows = _object_rows(session, tip.id)
     to_publish = [row for row in rows if blob_store.staged_size(row.id) == row.ciphertext_size]
     published = [
@@ -531,24 +540,51 @@ def finalize_draft(
         # BlobExists: a concurrent finalize of the same draft got there first.
         with contextlib.suppress(BlobExists):
             blob_store.publish(row.id)
-    tip.state = TipState.SUBMITTED
-    tip.thread_commitment = bytes(commitments[Scope.THREAD])
-    tip.internal_commitment = bytes(commitments[Scope.INTERNAL])
-    tip.received_on = today
-    tip.last_activity_on = today
-    set_initial_deadlines(tip, session.get_one(Desk, tip.desk_id), today)
-    tip.activity_seq = next_activity_seq(session)
-    tip.draft_expires_on = None
-    for row in rows:
-        row.complete = True
-        row.created_on = today
+    tip = _open_draft(session, secret_key, credentials, today, for_update=True)
+    _check_sealed_keys(session, tip, sealed_keys)  # the desk's keys may have changed meanwhile
+    submitted = _reinserted(session, tip, rows)
+    submitted.state = TipState.SUBMITTED
+    submitted.thread_commitment = bytes(commitments[Scope.THREAD])
+    submitted.internal_commitment = bytes(commitments[Scope.INTERNAL])
+    submitted.received_on = today
+    submitted.last_activity_on = today
+    set_initial_deadlines(submitted, session.get_one(Desk, submitted.desk_id), today)
+    submitted.activity_seq = next_activity_seq(session)
+    submitted.draft_expires_on = None
+    session.add(submitted)
+    session.flush()
     session.add_all(
-        SealedKey(tip_id=tip.id, key_id=key.key_id, scope=key.scope, sealed=bytes(key.sealed))
+        SealedKey(tip_id=submitted.id, key_id=key.key_id, scope=key.scope, sealed=bytes(key.sealed))
         for key in sealed_keys
     )
+    session.add_all(
+        EncryptedObject(**{**_column_values(row), "complete": True, "created_on": today})
+        for row in rows
+    )
     session.flush()
-    stats_rollup.mark_tip(session, tip)
-    return tip.id
+    stats_rollup.mark_tip(session, submitted)
+    return submitted.id
+
+
+def _reinserted(session: Session, tip: Tip, rows: Sequence[EncryptedObject]) -> Tip:
+    """Delete the draft's tip and object rows; return a new, not yet added, copy of the tip.
+
+    A submitted tip's rows are inserted when it is submitted, as the no-JavaScript intake
+    inserts them: rows left from when the upload began would date it in SQLite's rowid
+    order and tell a browser tip from one posted without JavaScript (docs/THREAT_MODEL.md).
+    The ids stay: the ciphertext and the sealed keys are bound to them.
+    """
+    copy = Tip(**_column_values(tip))
+    for row in rows:
+        session.delete(row)
+    session.delete(tip)
+    session.flush()
+    return copy
+
+
+def _column_values(row: Tip | EncryptedObject) -> dict[str, Any]:
+    mapper: Mapper[Any] = sa_inspect(type(row))
+    return {column.key: getattr(row, column.key) for column in mapper.column_attrs}
 
 
 def discard_draft(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import create_app
 from app.config import BlobStoreKind, Config
@@ -23,7 +25,7 @@ from tests.support.canary import canary_file, new_canary
 from tests.support.reading import read_tip_as
 from tests.web.api_steps import DRAFTS, PythonBrowser, batches, plan
 from tests.web.conftest import ReceivingDesk, add_desk
-from tests.web.tipster_steps import every_field
+from tests.web.tipster_steps import every_field, submit_report
 
 FIVE_MB = 5 * 1024 * 1024 + 123
 REPORT, BODY, FILE = 0, 1, 2  # the objects of the `browser` fixture's draft
@@ -449,3 +451,72 @@ def test_an_expired_draft_refuses_uploads(app: Flask, browser: PythonBrowser) ->
     response = browser.send(REPORT, 0, browser.ciphertexts[REPORT])
     assert response.status_code == 410 and error_of(response) == "draft_expired"
     assert nothing_visible_to_staff(app)
+
+
+def insertion_order(app: Flask, table: str, key: str) -> list[str]:
+    """``key`` of every row of ``table``, in the order the rows were inserted, as far as the
+    database keeps one: SQLite's rowid, PostgreSQL's inserting transaction."""
+    engine = app.extensions["tipline.engine"]
+    order = "rowid" if engine.dialect.name == "sqlite" else "xmin::text::bigint"
+    with engine.connect() as connection:
+        return list(connection.scalars(text(f"SELECT {key} FROM {table} ORDER BY {order}")))  # noqa: S608
+
+
+def test_a_browser_tip_is_inserted_when_finalized_as_a_plain_form_tip_is_when_posted(
+    app: Flask, client: FlaskClient, desk: ReceivingDesk, browser: PythonBrowser
+) -> None:
+    # The browser's upload began before a plain form was posted, and ended after it.
+    browser.upload_all()
+    posted = submit_report(client, desk.slug, {"description": "posted meanwhile"}, [("b", b"b")])
+    assert posted.code is not None
+    finalized = browser.finalize()
+    assert finalized.status_code == 200, finalized.get_json()
+    tip_ids = insertion_order(app, "tips", "id")
+
+    # Rows written when the upload began would sit before the plain tip's and date the
+    # browser tip's start (docs/THREAT_MODEL.md); they are written at finalize instead.
+    assert tip_ids[-1] == browser.draft_id
+    assert insertion_order(app, "objects", "tip_id") == [tip_ids[0]] * 3 + [tip_ids[1]] * 3
+    report, attached = read_tip_as(
+        desk.recovery,
+        app.extensions["tipline.engine"],
+        app.extensions["tipline.blobs"],
+        browser.draft_id,
+    )
+    assert report.metadata["fields"] == {"description": "pangolin scales"}
+    assert attached.metadata["body"] == browser.object_id(BODY)
+
+
+def test_of_two_concurrent_finalizes_one_submits_and_the_other_finds_it_submitted(
+    app: Flask, desk: ReceivingDesk, browser: PythonBrowser
+) -> None:
+    browser.upload_all()
+    body = browser.finalize_body()
+    answers: list[int] = []
+
+    def finalize_in_its_own_request() -> None:
+        with app.test_client() as other:
+            path = f"{DRAFTS}/{browser.draft_id}/finalize"
+            answers.append(other.post(path, json=body, headers=browser.headers()).status_code)
+
+    # Both requests start while the tip's row is write-locked, so both are inside finalize
+    # when the lock is released and must queue for it.
+    engine = app.extensions["tipline.engine"]
+    with engine.connect() as holder:
+        holder.execute(
+            text("UPDATE tips SET state = state WHERE id = :id"), {"id": browser.draft_id}
+        )
+        threads = [threading.Thread(target=finalize_in_its_own_request) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        holder.rollback()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(answers) == [200, 409]  # 409: already_submitted
+    assert tips_in_state(app, TipState.SUBMITTED) == 1
+    _, attached = read_tip_as(
+        desk.recovery, engine, app.extensions["tipline.blobs"], browser.draft_id
+    )
+    assert attached.metadata["body"] == browser.object_id(BODY)
