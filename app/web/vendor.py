@@ -3,9 +3,14 @@
 Both are installed by ``npm ci`` from the pinned package-lock.json and never copied into the
 repository. The allow-listed files are read once at start-up and served from memory, so the
 bytes a browser receives are exactly the bytes whose SHA-384 the page names: in ``integrity``
-attributes for the script tags, and in the import map's ``integrity`` section for the
-@noble/hashes modules (browsers without import-map integrity, such as Firefox ESR 128, still
-load them). We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build
+attributes for the script tags, and in the import map's ``integrity`` section for every
+module the intake imports, the @noble/hashes ones and our own static/js siblings of
+intake.mjs (hashed at start-up, so a file changed on disk without a restart is refused and
+the form falls back to the no-JavaScript way). Browsers without import-map integrity, such
+as Firefox ESR 128, still load them unchecked. An import map must be inline to count; the
+alternative without one, ``<link rel="modulepreload" integrity>``, does not protect the later
+``import`` in Chromium 156: a tampered module that failed its preload check was fetched again
+unchecked and ran (tried 2026-11-30; whatwg/html#12922 is still open). We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build
 carries a pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor Browser's
 "Safer" level). @noble/hashes ships plain ES modules: static/js/sha256.mjs imports them by the
 bare specifier ``@noble/hashes/…``, which Node resolves from node_modules and the page's inline
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +85,17 @@ class VendorAssets:
     files: dict[str, bytes]  # served name -> bytes, fixed at start-up
     integrity: dict[str, str]  # served name -> SRI of those bytes
     intake_integrity: str | None  # of static/js/intake.mjs, or None if it is missing
+    # The static/js modules intake.mjs imports, directly or not -> SRI of their bytes at
+    # start-up; None if one of them is missing.
+    module_integrity: dict[str, str] | None = None
 
     @property
     def complete(self) -> bool:
-        return len(self.files) == len(VENDOR_FILES) and self.intake_integrity is not None
+        return (
+            len(self.files) == len(VENDOR_FILES)
+            and self.intake_integrity is not None
+            and self.module_integrity is not None
+        )
 
 
 def sri_sha384(data: bytes) -> str:
@@ -108,8 +121,38 @@ def load_assets(node_modules: Path = NODE_MODULES, static_js: Path = STATIC_JS) 
         )
         intake_integrity = None
     return VendorAssets(
-        files, {name: sri_sha384(data) for name, data in files.items()}, intake_integrity
+        files,
+        {name: sri_sha384(data) for name, data in files.items()},
+        intake_integrity,
+        _module_integrity(static_js),
     )
+
+
+# Static imports and re-exports: `import { a } from './x.mjs'`, `export * from './x.mjs'`.
+_IMPORT = re.compile(r"""^(?:import|export)\s+(?:[\w$*{},\s]+?\s+from\s+)?['"]([^'"]+)['"]""", re.M)
+
+
+def _module_integrity(static_js: Path) -> dict[str, str] | None:
+    """SRI of each module of static/js that intake.mjs imports, directly or not, for the
+    import map's ``integrity`` (the page's one way to check imported modules; see the module
+    docstring); None, and logged, if one cannot be read."""
+    integrity: dict[str, str] = {}
+    pending, seen = [INTAKE_MODULE], {INTAKE_MODULE}
+    while pending:
+        name = pending.pop()
+        try:
+            data = (static_js / name).read_bytes()
+        except OSError:
+            log.warning("static/js/%s is missing; the report page runs without JavaScript", name)
+            return None
+        if name != INTAKE_MODULE:
+            integrity[name] = sri_sha384(data)
+        for target in _IMPORT.findall(data.decode("utf-8")):
+            sibling = target.removeprefix("./")
+            if target.startswith("./") and "/" not in sibling and sibling not in seen:
+                seen.add(sibling)
+                pending.append(sibling)  # anything else is @noble/hashes, mapped above
+    return integrity
 
 
 def _assets() -> VendorAssets:
@@ -139,6 +182,8 @@ def import_map(assets: VendorAssets) -> Markup:
     for name in NOBLE_HASHES:
         served = f"{NOBLE_DIR}/{name}"
         integrity[url_for("vendor.asset", name=served)] = assets.integrity[served]
+    for name, value in (assets.module_integrity or {}).items():
+        integrity[url_for("static", filename=f"js/{name}")] = value
     prefix = url_for("vendor.asset", name=f"{NOBLE_DIR}/")
     return htmlsafe_json_dumps(
         {"imports": {"@noble/hashes/": prefix}, "integrity": integrity}, separators=(",", ":")

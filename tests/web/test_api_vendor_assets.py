@@ -62,13 +62,30 @@ def test_the_import_map_comes_first_and_the_csp_allows_exactly_it_by_hash(
     assert script_src == f"script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}'"
     mapping = json.loads(text)
     assert mapping["imports"] == {"@noble/hashes/": "/vendor/noble-hashes/"}
-    assert set(mapping["integrity"]) == {f"/vendor/noble-hashes/{n}" for n in NOBLE_HASHES}
+    noble = {f"/vendor/noble-hashes/{n}" for n in NOBLE_HASHES}
+    ours = {f"/static/js/{name}" for name in intake_imports()}
+    assert set(mapping["integrity"]) == noble | ours
     for url, integrity in mapping["integrity"].items():
         served = client.get(url)
         assert served.status_code == 200 and served.mimetype == "text/javascript", url
-        name = url.removeprefix("/vendor/noble-hashes/")
-        assert served.get_data() == (NOBLE / name).read_bytes(), url  # as installed
+        if url in noble:
+            name = url.removeprefix("/vendor/noble-hashes/")
+            assert served.get_data() == (NOBLE / name).read_bytes(), url  # as installed
         assert sri(served.get_data()) == integrity, url
+
+
+def intake_imports() -> set[str]:
+    """The static/js modules intake.mjs imports, directly or not, read from the files."""
+    found: set[str] = set()
+    pending = ["intake.mjs"]
+    while pending:
+        source = (REPO_ROOT / "static" / "js" / pending.pop()).read_text()
+        for target in IMPORTS.findall(source):
+            if target.startswith("./") and target[2:] not in found:
+                found.add(target[2:])
+                pending.append(target[2:])
+    assert {"upload.mjs", "sha256.mjs", "tipline_protocol.mjs"} <= found
+    return found - {"intake.mjs"}
 
 
 def test_the_noble_allow_list_is_exactly_the_import_graph_of_our_sha256_adapter() -> None:
@@ -144,5 +161,18 @@ def test_without_noble_hashes_the_page_has_no_scripts_either(
         (partial / part).parent.mkdir(parents=True, exist_ok=True)
         (partial / part).write_bytes((REPO_ROOT / "node_modules" / part).read_bytes())
     app.extensions["tipline.vendor"] = load_assets(node_modules=partial)
+    page = client.get("/submit/report?country=KE").get_data(as_text=True)
+    assert "<script" not in page and 'action="/submit/kenya"' in page
+
+
+def test_without_one_of_our_intake_modules_the_page_has_no_scripts_either(
+    app: Flask, client: FlaskClient, desk: ReceivingDesk, tmp_path: Path
+) -> None:
+    partial = tmp_path / "js"
+    partial.mkdir()
+    for module in (REPO_ROOT / "static" / "js").glob("*.mjs"):
+        if module.name != "upload.mjs":
+            (partial / module.name).write_bytes(module.read_bytes())
+    app.extensions["tipline.vendor"] = load_assets(static_js=partial)
     page = client.get("/submit/report?country=KE").get_data(as_text=True)
     assert "<script" not in page and 'action="/submit/kenya"' in page
