@@ -7,16 +7,18 @@ attributes for the script tags, and in the import map's ``integrity`` section fo
 module the intake imports, the @noble/hashes ones and our own static/js siblings of
 intake.mjs (hashed at start-up, so a file changed on disk without a restart is refused and
 the form falls back to the no-JavaScript way). Browsers without import-map integrity, such
-as Firefox ESR 128, still load them unchecked. An import map must be inline to count; the
-alternative without one, ``<link rel="modulepreload" integrity>``, does not protect the later
-``import`` in Chromium 156: a tampered module that failed its preload check was fetched again
-unchecked and ran (tried 2026-11-30; whatwg/html#12922 is still open). We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build
-carries a pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor Browser's
-"Safer" level). @noble/hashes ships plain ES modules: static/js/sha256.mjs imports them by the
-bare specifier ``@noble/hashes/…``, which Node resolves from node_modules and the page's inline
+as Firefox ESR 128, still load them unchecked.
+
+We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build carries a
+pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor Browser's "Safer"
+level). @noble/hashes ships plain ES modules: static/js/sha256.mjs imports them by the bare
+specifier ``@noble/hashes/…``, which Node resolves from node_modules and the page's inline
 import map resolves to ``/vendor/noble-hashes/``; the CSP allows that one inline script by its
-hash. If node_modules is missing the report page simply has no scripts and the form is sent
-the no-JavaScript way.
+hash. An import map must be inline to count, and it is the only per-module integrity check
+we found Chromium enforcing: ``<link rel="modulepreload" integrity>`` does not protect the
+later ``import`` in Chromium 156 (a tampered module that failed its preload check was fetched
+again unchecked and ran; tried 2026-11-30, whatwg/html#12922 is still open). If node_modules
+is missing the report page simply has no scripts and the form is sent the no-JavaScript way.
 """
 
 from __future__ import annotations
