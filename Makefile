@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+INTAKE_BUNDLE := static/build/intake.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?= -n 2
@@ -14,7 +15,7 @@ export TIPLINE_DATA_DIR ?= $(CURDIR)/instance
 
 .PHONY: install run test lint format lock clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(INTAKE_BUNDLE)
 
 # Python dependencies are pinned with hashes; pip refuses anything that does not match.
 $(PY_STAMP): requirements.lock pyproject.toml
@@ -27,6 +28,12 @@ $(PY_STAMP): requirements.lock pyproject.toml
 $(NODE_STAMP): package-lock.json package.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The report page's intake: static/js/intake.mjs and all it imports bundled into one file by the
+# pinned esbuild (app/web/vendor.py says why). Rebuilt whenever a module or node_modules changes;
+# the app refuses to serve a bundle older than a module.
+$(INTAKE_BUNDLE): $(wildcard static/js/*.mjs) scripts/build_intake.sh $(NODE_STAMP)
+	sh scripts/build_intake.sh $@
 
 run: install
 	TIPLINE_ENV=$${TIPLINE_ENV:-development} $(BIN)/tipline demo
@@ -50,4 +57,4 @@ lock:
 		--python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/build .pytest_cache .mypy_cache .ruff_cache

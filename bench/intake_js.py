@@ -13,7 +13,10 @@
    protocol module the page uses (static/js/tipline_protocol.mjs on libsodium.js) encrypts a
    --browser-mib file body the way the page does (one pass: each piece hashed with the page's
    streaming SHA-256 and encrypted into a detached body object), then encryption and hashing
-   alone; printed beside Node running the same module on the same library build.
+   alone; printed beside Node running the same module on the same library build. In the page
+   those modules sit inside the intake bundle; the bench imports the protocol module from
+   /static/js and static/js/sha256.mjs bundled alone by scripts/build_intake.sh (same esbuild,
+   same settings), served to the page at a same-origin URL by Playwright.
 
 Run: .venv/bin/python bench/intake_js.py [--size-mib 1024] [--runs 3] [--browser-mib 256]
 Never run as a timed test: these machines are shared and noisy.
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from app.services.drafts import MAX_BATCH_BYTES
+from app.web.vendor import BUILD_SCRIPT
 from crypto.datakeys import SCOPES, commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
 from crypto.keys import key_id
@@ -47,6 +51,7 @@ from crypto.objects import BODY_TRAILER_BYTES
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 BATCH = MAX_BATCH_BYTES - HEADER_BYTES  # what static/js/upload.mjs sends after the first batch
+SHA_URL = "/bench/sha256.js"  # same origin as the page; answered by Playwright, not the app
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -321,6 +326,17 @@ def browser_throughput(mib: int, wasm_mib: int) -> None:
         node = json.loads(
             subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout
         )
+        # The page cannot import sha256.mjs itself (its bare @noble/hashes imports are resolved
+        # only when bundling), so it gets the adapter bundled alone, the way the intake is.
+        sha_bundle = Path(workdir) / "sha256.js"
+        subprocess.run(
+            ["sh", str(BUILD_SCRIPT), str(sha_bundle), "static/js/sha256.mjs"], check=True
+        )
+        sha_source = sha_bundle.read_bytes()
+
+        def serve_sha(route: Any) -> None:
+            route.fulfill(body=sha_source, content_type="text/javascript")
+
         server, port = start_server(workdir, 16 * MIB)
         results = {}
         try:
@@ -336,6 +352,7 @@ def browser_throughput(mib: int, wasm_mib: int) -> None:
                     if init:
                         context.add_init_script(init)
                     page = context.new_page()
+                    page.route(f"http://127.0.0.1:{port}{SHA_URL}", serve_sha)
                     page.goto(f"http://127.0.0.1:{port}/submit/report?country=KE")
                     page.wait_for_selector("#report-form[data-intake=ready]", timeout=60_000)
                     results[label] = (
@@ -346,7 +363,7 @@ def browser_throughput(mib: int, wasm_mib: int) -> None:
                             + ")({ ...args, sodium: globalThis.sodium })",
                             {
                                 "protocolUrl": "/static/js/tipline_protocol.mjs",
-                                "shaUrl": "/static/js/sha256.mjs",
+                                "shaUrl": SHA_URL,
                                 "mib": size,
                             },
                         ),

@@ -1,24 +1,27 @@
-"""The browser intake's scripts: libsodium.js and @noble/hashes from node_modules, with SRI.
+"""The report page's two scripts, served by the app itself with SRI: libsodium.js and our intake.
 
-Both are installed by ``npm ci`` from the pinned package-lock.json and never copied into the
-repository. The allow-listed files are read once at start-up and served from memory, so the
-bytes a browser receives are exactly the bytes whose SHA-384 the page names: in ``integrity``
-attributes for the script tags, and in the import map's ``integrity`` section for every
-module the intake imports, the @noble/hashes ones and our own static/js siblings of
-intake.mjs (hashed at start-up, so a file changed on disk without a restart is refused and
-the form falls back to the no-JavaScript way). Browsers without import-map integrity, such
-as Firefox ESR 128, still load them unchecked.
+libsodium.js comes from node_modules, installed by ``npm ci`` from the pinned package-lock.json.
+Our intake is one file: static/js/intake.mjs and every module it imports (our static/js
+siblings and @noble/hashes) bundled by the pinned esbuild into static/build/intake.js
+(scripts/build_intake.sh, run by ``make install``). Both are read once at start-up and served
+from memory, so the bytes a browser receives are exactly those whose SHA-384 the page names in
+its ``integrity`` attributes. The page has no inline script, and its CSP allows scripts from
+``'self'`` only (and WebAssembly).
 
-We serve libsodium.js's UMD builds: unlike the ES module build, its UMD build carries a
-pure-JavaScript fallback that runs where WebAssembly is unavailable (Tor Browser's "Safer"
-level). @noble/hashes ships plain ES modules: static/js/sha256.mjs imports them by the bare
-specifier ``@noble/hashes/…``, which Node resolves from node_modules and the page's inline
-import map resolves to ``/vendor/noble-hashes/``; the CSP allows that one inline script by its
-hash. An import map must be inline to count, and it is the only per-module integrity check
-we found Chromium enforcing: ``<link rel="modulepreload" integrity>`` does not protect the
-later ``import`` in Chromium 156 (a tampered module that failed its preload check was fetched
-again unchecked and ran; tried 2026-11-30, whatwg/html#12922 is still open). If node_modules
-is missing the report page simply has no scripts and the form is sent the no-JavaScript way.
+Why a bundle: an ``integrity`` attribute checks only the file it is on, not what that file
+imports. The only per-import check Chromium enforces is an import map's ``integrity``, and an
+import map must be inline. ``<link rel="modulepreload" integrity>`` does not protect the later
+``import`` in Chromium 156 (a tampered module that failed its preload check was fetched again
+unchecked and ran; tried 2026-11-30, whatwg/html#12922 is still open). One bundled file under
+one ``integrity`` is checked everywhere, and costs one request instead of a dozen over Tor.
+
+libsodium.js stays a separate classic ``defer`` script: its UMD build carries a pure-JavaScript
+fallback that runs where WebAssembly is unavailable (Tor Browser's "Safer" level), which its
+ES module build does not.
+
+If a file is missing, or the bundle is older than a static/js module (edited without
+``make install``; stale code could disagree with the server), the page has no scripts and the
+form is sent the no-JavaScript way.
 """
 
 from __future__ import annotations
@@ -26,14 +29,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, g, url_for
+from flask import Blueprint, Response, abort, current_app, url_for
 from flask.blueprints import BlueprintSetupState
-from jinja2.utils import htmlsafe_json_dumps
-from markupsafe import Markup
 
 from app import REPO_ROOT
 
@@ -41,25 +41,19 @@ log = logging.getLogger("tipline.vendor")
 
 NODE_MODULES = REPO_ROOT / "node_modules"
 STATIC_JS = REPO_ROOT / "static" / "js"
+# Built by scripts/build_intake.sh from STATIC_JS / "intake.mjs"; the Makefile rebuilds it.
+INTAKE_BUNDLE = REPO_ROOT / "static" / "build" / "intake.js"
+BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_intake.sh"
 # libsodium.js and its wrappers must run as ONE script: where WebAssembly is missing,
 # libsodium.js switches to its JavaScript build in a microtask and, on finishing, deletes the
 # module's `ready` promise; as two <script> tags the wrappers would run after that microtask
 # and find no `ready` (libsodium.js 0.8.4). In one script they take `ready` first.
 SODIUM = "sodium.js"
-# The import graph of static/js/sha256.mjs in @noble/hashes 2.x: sha2.js and utils.js, and
-# what they import by relative path. tests/web/test_api_vendor_assets.py checks this list
-# against the files' import statements.
-NOBLE_HASHES = ("sha2.js", "_md.js", "_u64.js", "utils.js")
-NOBLE_DIR = "noble-hashes"  # served under /vendor/noble-hashes/
-# Served name -> files under node_modules, concatenated. Nothing else there is reachable.
-VENDOR_FILES = {
-    SODIUM: (
-        "libsodium/dist/modules/libsodium.js",
-        "libsodium-wrappers/dist/modules/libsodium-wrappers.js",
-    ),
-    **{f"{NOBLE_DIR}/{name}": (f"@noble/hashes/{name}",) for name in NOBLE_HASHES},
-}
-INTAKE_MODULE = "intake.mjs"  # under static/js; it imports its siblings
+SODIUM_PARTS = (
+    "libsodium/dist/modules/libsodium.js",
+    "libsodium-wrappers/dist/modules/libsodium-wrappers.js",
+)
+INTAKE = "intake.js"
 EXTENSION_KEY = "tipline.vendor"
 
 bp = Blueprint("vendor", __name__)
@@ -75,29 +69,13 @@ class ScriptTag:
 
 
 @dataclass(frozen=True)
-class IntakeScripts:
-    """The report page's scripts: the inline import map first, then the script tags."""
-
-    import_map: Markup  # rendered verbatim: the CSP allows exactly these characters by hash
-    tags: list[ScriptTag]
-
-
-@dataclass(frozen=True)
 class VendorAssets:
-    files: dict[str, bytes]  # served name -> bytes, fixed at start-up
+    files: dict[str, bytes]  # served name (SODIUM, INTAKE) -> bytes, fixed at start-up
     integrity: dict[str, str]  # served name -> SRI of those bytes
-    intake_integrity: str | None  # of static/js/intake.mjs, or None if it is missing
-    # The static/js modules intake.mjs imports, directly or not -> SRI of their bytes at
-    # start-up; None if one of them is missing.
-    module_integrity: dict[str, str] | None = None
 
     @property
     def complete(self) -> bool:
-        return (
-            len(self.files) == len(VENDOR_FILES)
-            and self.intake_integrity is not None
-            and self.module_integrity is not None
-        )
+        return SODIUM in self.files and INTAKE in self.files
 
 
 def sri_sha384(data: bytes) -> str:
@@ -105,56 +83,45 @@ def sri_sha384(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
-def load_assets(node_modules: Path = NODE_MODULES, static_js: Path = STATIC_JS) -> VendorAssets:
-    """Read the allow-listed files; missing ones are left out (and logged)."""
+def load_assets(
+    node_modules: Path = NODE_MODULES, bundle: Path = INTAKE_BUNDLE, static_js: Path = STATIC_JS
+) -> VendorAssets:
+    """Read the two served files; a missing or stale one is left out (and logged)."""
     files = {}
-    for name, parts in VENDOR_FILES.items():
-        try:
-            files[name] = b"\n;\n".join((node_modules / part).read_bytes() for part in parts)
-        except OSError:
-            log.warning(
-                "%s is missing: run `npm ci`; the report page runs without JavaScript", name
-            )
     try:
-        intake_integrity: str | None = sri_sha384((static_js / INTAKE_MODULE).read_bytes())
+        files[SODIUM] = b"\n;\n".join((node_modules / part).read_bytes() for part in SODIUM_PARTS)
     except OSError:
         log.warning(
-            "static/js/%s is missing; the report page runs without JavaScript", INTAKE_MODULE
+            "node_modules/libsodium* is missing: run `npm ci`; the report page runs without "
+            "JavaScript"
         )
-        intake_integrity = None
-    return VendorAssets(
-        files,
-        {name: sri_sha384(data) for name, data in files.items()},
-        intake_integrity,
-        _module_integrity(static_js),
-    )
+    intake = _read_bundle(bundle, static_js)
+    if intake is not None:
+        files[INTAKE] = intake
+    return VendorAssets(files, {name: sri_sha384(data) for name, data in files.items()})
 
 
-# Static imports and re-exports: `import { a } from './x.mjs'`, `export * from './x.mjs'`.
-_IMPORT = re.compile(r"""^(?:import|export)\s+(?:[\w$*{},\s]+?\s+from\s+)?['"]([^'"]+)['"]""", re.M)
-
-
-def _module_integrity(static_js: Path) -> dict[str, str] | None:
-    """SRI of each module of static/js that intake.mjs imports, directly or not, for the
-    import map's ``integrity`` (the page's one way to check imported modules; see the module
-    docstring); None, and logged, if one cannot be read."""
-    integrity: dict[str, str] = {}
-    pending, seen = [INTAKE_MODULE], {INTAKE_MODULE}
-    while pending:
-        name = pending.pop()
-        try:
-            data = (static_js / name).read_bytes()
-        except OSError:
-            log.warning("static/js/%s is missing; the report page runs without JavaScript", name)
-            return None
-        if name != INTAKE_MODULE:
-            integrity[name] = sri_sha384(data)
-        for target in _IMPORT.findall(data.decode("utf-8")):
-            sibling = target.removeprefix("./")
-            if target.startswith("./") and "/" not in sibling and sibling not in seen:
-                seen.add(sibling)
-                pending.append(sibling)  # anything else is @noble/hashes, mapped above
-    return integrity
+def _read_bundle(bundle: Path, static_js: Path) -> bytes | None:
+    """The bundle's bytes, or None (logged) if it is missing or older than a module of
+    ``static_js``, the way make judges it stale."""
+    try:
+        built = bundle.stat().st_mtime_ns
+        data = bundle.read_bytes()
+    except OSError:
+        log.warning(
+            "%s is missing: run `make install`; the report page runs without JavaScript", bundle
+        )
+        return None
+    newer = sorted(path.name for path in static_js.glob("*.mjs") if path.stat().st_mtime_ns > built)
+    if newer:
+        log.warning(
+            "%s is older than %s: run `make install` to rebuild it; until then the report "
+            "page runs without JavaScript",
+            bundle,
+            ", ".join(f"static/js/{name}" for name in newer),
+        )
+        return None
+    return data
 
 
 def _assets() -> VendorAssets:
@@ -165,46 +132,25 @@ def _assets() -> VendorAssets:
 @bp.record_once
 def _load_on_registration(state: BlueprintSetupState) -> None:
     state.app.extensions[EXTENSION_KEY] = load_assets()
-    # Templates call intake_scripts() to emit the import map and the script tags.
+    # Templates call intake_scripts() to emit the script tags.
     state.app.jinja_env.globals["intake_scripts"] = intake_scripts
 
 
 @bp.get("/vendor/<path:name>")
 def asset(name: str) -> Response:
-    # A dictionary lookup: "noble-hashes/../x" and the like are simply not among the keys.
+    # A dictionary lookup: "../x" and the like are simply not among the keys.
     data = _assets().files.get(name)
     if data is None:
         abort(404)
     return Response(data, mimetype="text/javascript")
 
 
-def import_map(assets: VendorAssets) -> Markup:
-    """The page's import map, as JSON safe to put between ``<script>`` tags."""
-    integrity = {}
-    for name in NOBLE_HASHES:
-        served = f"{NOBLE_DIR}/{name}"
-        integrity[url_for("vendor.asset", name=served)] = assets.integrity[served]
-    for name, value in (assets.module_integrity or {}).items():
-        integrity[url_for("static", filename=f"js/{name}")] = value
-    prefix = url_for("vendor.asset", name=f"{NOBLE_DIR}/")
-    return htmlsafe_json_dumps(
-        {"imports": {"@noble/hashes/": prefix}, "integrity": integrity}, separators=(",", ":")
-    )
-
-
-def intake_scripts() -> IntakeScripts | None:
-    """The report page's scripts with their hashes, or None if any file is unavailable.
-
-    Records the import map for the Content-Security-Policy, which allows it by its hash.
-    """
+def intake_scripts() -> list[ScriptTag] | None:
+    """The report page's script tags with their hashes, or None if a file is unavailable."""
     assets = _assets()
     if not assets.complete:
         return None
-    tags = [ScriptTag(url_for("vendor.asset", name=SODIUM), assets.integrity[SODIUM], False)]
-    assert assets.intake_integrity is not None
-    tags.append(
-        ScriptTag(url_for("static", filename=f"js/{INTAKE_MODULE}"), assets.intake_integrity, True)
-    )
-    scripts = IntakeScripts(import_map(assets), tags)
-    g.csp_inline_scripts = (str(scripts.import_map),)
-    return scripts
+    return [
+        ScriptTag(url_for("vendor.asset", name=SODIUM), assets.integrity[SODIUM], module=False),
+        ScriptTag(url_for("vendor.asset", name=INTAKE), assets.integrity[INTAKE], module=True),
+    ]

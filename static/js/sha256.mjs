@@ -2,9 +2,9 @@
 // SubtleCrypto only hashes a whole buffer (files can be gigabytes) and the standard
 // libsodium.js build has no crypto_hash_sha256_init/update/final, so the hashing is the
 // audited @noble/hashes, pinned in package-lock.json; this only keeps the small interface
-// upload.mjs uses. The bare specifier resolves from node_modules in Node and through the
-// report page's import map in the browser, where app/web/vendor.py serves exactly the files
-// this imports. Checked against Python's hashlib in tests/web/test_api_js_client.py.
+// upload.mjs uses. The bare specifiers resolve from node_modules, in Node and for esbuild,
+// which bundles @noble/hashes into the page's one intake script (scripts/build_intake.sh).
+// Checked against Python's hashlib in tests/web/test_api_js_client.py.
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';

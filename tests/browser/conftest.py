@@ -1,7 +1,7 @@
 """Real Chromium (Debian's, through Playwright) against the app served on a loopback port.
 
-A missing Chromium or node_modules fails these tests with a clear message; they never skip.
-Playwright never downloads a browser here: it drives /usr/bin/chromium.
+A missing Chromium, node_modules or intake bundle fails these tests with a clear message; they
+never skip. Playwright never downloads a browser here: it drives /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from app import REPO_ROOT, create_app
 from app.config import Config
+from app.web.vendor import INTAKE_BUNDLE, load_assets
 from tests.web.conftest import ReceivingDesk, add_desk, make_test_config
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,6 +39,8 @@ def require_browser_components() -> None:
     for package in ("libsodium", "libsodium-wrappers", "@noble/hashes"):
         if not (NODE_MODULES / package).is_dir():
             pytest.fail(f"node_modules/{package} is missing: run `npm ci` in the repository root.")
+    if not load_assets().complete:  # the app would serve the report page without scripts
+        pytest.fail(f"{INTAKE_BUNDLE} is missing or stale: run `make install`.")
 
 
 @pytest.fixture(scope="session")
