@@ -9,8 +9,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, select
 
+from app import create_app
 from app.models import Base, EncryptedObject, Tip, TipState
 from app.services import tipster as tipster_service
 from app.services.drafts import MAX_BATCH_BYTES
@@ -33,7 +38,7 @@ from tests.support.canary import (
 )
 from tests.support.reading import OpenedObject, read_tip_as
 from tests.web.api_steps import batches
-from tests.web.conftest import ReceivingDesk
+from tests.web.conftest import ReceivingDesk, add_desk, make_test_config
 from tests.web.tipster_steps import every_field
 
 pytestmark = pytest.mark.browser
@@ -294,6 +299,81 @@ def test_a_dropped_chunk_upload_resumes_and_the_tip_is_byte_identical(
     assert attached.body == body and attached.metadata["sha256"] == hashlib.sha256(body).hexdigest()
     assert attached.metadata["body"] == body_id
     assert report.metadata["fields"] == {"description": "ivory, flaky line"}
+
+
+@pytest.fixture
+def served_by_gunicorn(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[LiveServer, ReceivingDesk]]:
+    """`tipline serve` (gunicorn, as in production) on this test's database and data dir,
+    with a desk; the returned LiveServer's app only reads back what the server stored."""
+    config = make_test_config(database_url, tmp_path / "instance")
+    reader = create_app(config)
+    desk = add_desk(reader, "kenya", ["KE"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TIPLINE_DATA_DIR": str(config.data_dir),
+        "TIPLINE_DATABASE_URL": database_url,
+        "TIPLINE_ENV": "development",  # plain http on loopback
+        "TMPDIR": str(tmp_path / "server-tmp"),
+    }
+    (tmp_path / "server-tmp").mkdir()
+    tipline = Path(sys.executable).with_name("tipline")
+    server = subprocess.Popen(
+        [str(tipline), "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.2)
+        yield LiveServer(f"http://127.0.0.1:{port}", reader, config), desk
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        reader.extensions["tipline.engine"].dispose()
+
+
+def test_through_gunicorn_as_in_production_the_tip_arrives_whole_and_no_plaintext_lands(
+    tipsters: list[Tipster],
+    chromium: Any,
+    served_by_gunicorn: tuple[LiveServer, ReceivingDesk],
+    tmp_path: Path,
+) -> None:
+    # The chunk batches take gunicorn's socket reader (app/web/request_body.py) here; the
+    # other browser tests run on Werkzeug's server, which reads them through the WSGI stream.
+    server, desk = served_by_gunicorn
+    canary = new_canary()
+    body = canary_file(canary, 2 * BATCH_PLAINTEXT + 12_345)  # three batches of the body
+    tipster = Tipster(chromium, server)
+    tipsters.append(tipster)
+    tipster.fill({"description": f"rhino horn {canary}"}, [evidence(tmp_path, "horn.jpg", body)])
+
+    code = tipster.submit()
+
+    assert len(code.split()) == 8 and tipster.page_errors == []
+    (tip_id,) = the_tips(server)
+    report, attached = read_back(server, desk, tip_id)
+    assert report.metadata["fields"] == {"description": f"rhino horn {canary}"}
+    assert attached.body == body and attached.metadata["sha256"] == hashlib.sha256(body).hexdigest()
+    database = server.config.database_url.removeprefix("sqlite:///")
+    places = files_under(
+        server.config.data_dir,
+        tmp_path / "server-tmp",
+        *(Path(database + s) for s in ("", "-wal", "-shm")),
+    )
+    assert files_containing([canary.encode()], places) == []
+    assert canary.encode() not in database_dump(server.app.extensions["tipline.engine"])
 
 
 class CuttingRelay:
