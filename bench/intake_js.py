@@ -70,7 +70,7 @@ def object_size(metadata: dict[str, Any], body_size: int = 0, trailer: int = 0) 
 
 
 def batches(total: int) -> list[tuple[int, int]]:
-    """(offset, length): the header and 64 chunks first, then 64 chunks at a time."""
+    """(offset, length): the header and 256 chunks first, then 256 chunks at a time."""
     cuts, at = [], 0
     while at < total:
         length = min(total - at, BATCH + (24 if at == 0 else 0))
