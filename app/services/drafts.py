@@ -523,7 +523,6 @@ def finalize_draft(
         value = commitments.get(scope, b"")
         if len(value) != COMMITMENT_BYTES or value == PLACEHOLDER_COMMITMENT:
             raise InvalidInput(f"The {scope} key commitment must be 32 bytes.")
-    _check_sealed_keys(session, tip, sealed_keys)
     rows = _object_rows(session, tip.id)
     to_publish = [row for row in rows if blob_store.staged_size(row.id) == row.ciphertext_size]
     published = [
@@ -541,7 +540,8 @@ def finalize_draft(
         with contextlib.suppress(BlobExists):
             blob_store.publish(row.id)
     tip = _open_draft(session, secret_key, credentials, today, for_update=True)
-    _check_sealed_keys(session, tip, sealed_keys)  # the desk's keys may have changed meanwhile
+    # Under the lock: against the desk's keys as they are when the tip becomes visible.
+    _check_sealed_keys(session, tip, sealed_keys)
     submitted = _reinserted(session, tip, rows)
     submitted.state = TipState.SUBMITTED
     submitted.thread_commitment = bytes(commitments[Scope.THREAD])

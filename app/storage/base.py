@@ -163,7 +163,7 @@ class BlobStore(ABC):
     # --- resumable staging --------------------------------------------------------------------
 
     @abstractmethod
-    def append_staged(self, name: str, data: bytes, offset: int) -> int:
+    def append_staged(self, name: str, data: bytes | bytearray, offset: int) -> int:
         """Append ``data`` to the staged blob at exactly ``offset``; returns the new size.
 
         An append lands whole or not at all (barring a crash, which can only leave a prefix
@@ -198,7 +198,7 @@ class BlobStore(ABC):
         gathered = bytearray()
         for piece in pieces:
             gathered += piece
-        return self.append_staged(name, bytes(gathered), offset)
+        return self.append_staged(name, gathered, offset)
 
     @abstractmethod
     def staged_size(self, name: str) -> int:

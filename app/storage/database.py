@@ -55,7 +55,7 @@ class DatabaseBlobStore(BlobStore):
     def writer(self, name: str) -> BlobWriter:
         return _DatabaseWriter(self, check_name(name))
 
-    def append_staged(self, name: str, data: bytes, offset: int) -> int:
+    def append_staged(self, name: str, data: bytes | bytearray, offset: int) -> int:
         check_name(name)
         if offset < 0:
             raise StagedOffsetMismatch(self.staged_size(name), offset)
@@ -237,7 +237,7 @@ class _DatabaseWriter(BlobWriter):
             log.warning("could not discard a failed blob write: %s", type(error).__name__)
 
 
-def _append(connection: Connection, name: str, data: bytes, offset: int) -> bool:
+def _append(connection: Connection, name: str, data: bytes | bytearray, offset: int) -> bool:
     """Append ``data`` to the staged blob if it is exactly ``offset`` bytes long.
 
     The conditional UPDATE is the lock: concurrent appends at the same offset cannot both

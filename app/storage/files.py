@@ -73,8 +73,8 @@ class FileBlobStore(BlobStore):
     def writer(self, name: str) -> BlobWriter:
         return _FileWriter(self, check_name(name))
 
-    def append_staged(self, name: str, data: bytes, offset: int) -> int:
-        return self.append_staged_pieces(name, (data,), offset)
+    def append_staged(self, name: str, data: bytes | bytearray, offset: int) -> int:
+        return self.append_staged_pieces(name, (memoryview(data),), offset)
 
     def append_staged_pieces(
         self,

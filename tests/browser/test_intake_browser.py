@@ -9,12 +9,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +33,7 @@ from tests.support.canary import (
     new_canary,
 )
 from tests.support.reading import OpenedObject, read_tip_as
+from tests.support.served import tipline_serve
 from tests.web.api_steps import batches
 from tests.web.conftest import ReceivingDesk, add_desk, make_test_config
 from tests.web.tipster_steps import every_field
@@ -310,9 +307,6 @@ def served_by_gunicorn(
     config = make_test_config(database_url, tmp_path / "instance")
     reader = create_app(config)
     desk = add_desk(reader, "kenya", ["KE"])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
         "PATH": "/usr/bin:/bin",
         "TIPLINE_DATA_DIR": str(config.data_dir),
@@ -321,26 +315,10 @@ def served_by_gunicorn(
         "TMPDIR": str(tmp_path / "server-tmp"),
     }
     (tmp_path / "server-tmp").mkdir()
-    tipline = Path(sys.executable).with_name("tipline")
-    server = subprocess.Popen(
-        [str(tipline), "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.2)
-        yield LiveServer(f"http://127.0.0.1:{port}", reader, config), desk
+        with tipline_serve(env) as served:
+            yield LiveServer(served.url, reader, config), desk
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
         reader.extensions["tipline.engine"].dispose()
 
 

@@ -68,14 +68,16 @@ process.stdout.write(JSON.stringify({
 """
 
 
-def run_node(request: dict[str, Any], tmp_path: Path) -> Any:
+def run_node(request: dict[str, Any], tmp_path: Path, driver: str = DRIVER) -> Any:
+    """Run a driver script (``%(js)s``: static/js's URL) with ``request`` as JSON on stdin;
+    return the JSON it prints."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js is not installed: install node (>= 18), then run `npm ci`.")
-    driver = tmp_path / "driver.mjs"
-    driver.write_text(DRIVER % {"js": STATIC_JS.as_uri()})
+    script = tmp_path / "driver.mjs"
+    script.write_text(driver % {"js": STATIC_JS.as_uri()})
     result = subprocess.run(
-        [node, str(driver)],
+        [node, str(script)],
         input=json.dumps(request),
         capture_output=True,
         text=True,
@@ -297,16 +299,7 @@ process.stdout.write(JSON.stringify(out));
 def test_a_chunk_batch_is_abandoned_after_two_minutes_without_progress_not_at_a_fixed_time(
     tmp_path: Path,
 ) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("Node.js is not installed: install node (>= 18), then run `npm ci`.")
-    driver = tmp_path / "stall.mjs"
-    driver.write_text(STALL_DRIVER % {"js": STATIC_JS.as_uri()})
-    result = subprocess.run(
-        [node, str(driver)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
+    answer = run_node({}, tmp_path, STALL_DRIVER)
     assert answer["chunkTimeout"] == 0  # no fixed limit: 16 MiB on a slow circuit takes long
     assert answer["aliveAfterProgress"] and answer["aliveJustBefore"]
     # A stalled batch fails as a network failure, which the uploader resumes from.

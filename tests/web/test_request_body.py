@@ -12,10 +12,7 @@ import http.client
 import io
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +28,7 @@ from gunicorn.http.wsgi import create as gunicorn_environ
 from app.cli import cli
 from app.web.request_body import IncompleteBody, _gunicorn_body, body_pieces
 from crypto.layout import CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES, ciphertext_length
+from tests.support.served import tipline_serve
 
 MiB = 1024 * 1024
 
@@ -177,12 +175,6 @@ def test_without_gunicorn_the_pieces_come_from_the_wsgi_stream() -> None:
 # --- end to end, through `tipline serve` ---------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path, database_url: str) -> Iterator[tuple[int, Path]]:
     """`tipline serve` (gunicorn, one worker) on a demo instance; its port and blob dir."""
@@ -193,26 +185,8 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[int, Path]]:
         "PATH": "/usr/bin:/bin",
     }
     assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
-    port, tipline = free_port(), str(Path(sys.executable).with_name("tipline"))
-    server = subprocess.Popen(
-        [tipline, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.2)
-        yield port, tmp_path / "instance" / "blobs"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    with tipline_serve(env) as server:
+        yield server.port, tmp_path / "instance" / "blobs"
 
 
 def call(
