@@ -36,7 +36,7 @@ $(INTAKE_BUNDLE): $(wildcard static/js/*.mjs) scripts/build_intake.sh $(NODE_STA
 	sh scripts/build_intake.sh $@
 
 run: install
-	TIPLINE_ENV=$${TIPLINE_ENV:-development} $(BIN)/tipline demo
+	TIPLINE_ENV=$${TIPLINE_ENV:-development} $(BIN)/tipline demo --host $(HOST) --port $(PORT)
 	TIPLINE_ENV=$${TIPLINE_ENV:-development} $(BIN)/tipline serve --host $(HOST) --port $(PORT)
 
 test: install

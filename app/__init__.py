@@ -24,7 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.config import Config
     from app.web import register_blueprints
     from app.web.errors import register_error_handlers
-    from app.web.requests import NoSpoolRequest
+    from app.web.upload.no_spool_request import NoSpoolRequest
 
     config = config or Config.from_env()
     flask_app = Flask(

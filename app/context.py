@@ -1,4 +1,12 @@
-"""One place owns the database session and transaction of each request."""
+"""One place owns the database session and transaction of each request.
+
+The request's session is opened on first use (:func:`get_db`) and settled once, when the
+response is ready: committed if it succeeded (status below 400), rolled back otherwise. Views
+and services never commit or roll back. Two things may settle it earlier, both here:
+:func:`settle_transaction` for a refused action whose page is rendered next (through
+:func:`app.web.errors.refusal_status`, which keeps the effects an error says must persist), and
+:func:`end_read_transaction` before a long request body is received.
+"""
 
 from __future__ import annotations
 
@@ -46,12 +54,39 @@ def get_db() -> Session:
     return session
 
 
+def settle_transaction(*, keep: bool) -> None:
+    """End the request's transaction now: commit it if ``keep``, else roll it back.
+
+    For a refused action: what it changed is undone (or, for an error whose effects must
+    persist, kept) before the page that shows the refusal reads the database. The session
+    stays usable, and what the request does afterwards (showing that page reads the tip, and
+    the reading is audited) is committed with the response, whatever its status.
+    """
+    session: Session | None = g.get("db_session")
+    if session is None:
+        return
+    if keep:
+        session.commit()
+    else:
+        session.rollback()
+    g.db_settled = True
+
+
+def end_read_transaction() -> None:
+    """End a transaction that only read, before a slow client sends a long body: no
+    connection or snapshot is held open meanwhile (nothing was written, so nothing is lost).
+    """
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def _commit_if_successful(response: Response) -> Response:
     session: Session | None = g.pop("db_session", None)
     if session is None:
         return response
     g.db_session_done = session
-    if response.status_code < 400:
+    if response.status_code < 400 or g.pop("db_settled", False):
         session.commit()
     else:
         session.rollback()

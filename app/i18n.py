@@ -1,4 +1,4 @@
-"""Languages of the tipster-facing pages (DOMAIN.md "Languages")."""
+"""Languages of the tipster-facing pages (docs/DOMAIN.md "Languages")."""
 
 from __future__ import annotations
 

@@ -34,6 +34,8 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
         "accesslog": None,  # no access log: tipster visits must leave no trace (DESIGN §2.3)
         "errorlog": "-",
         "forwarded_allow_ips": "127.0.0.1,::1",
+        # Unused, and its default path (~/.gunicorn/gunicorn.ctl) is one per host, not per instance.
+        "control_socket_disable": True,
     }
 
 

@@ -32,6 +32,7 @@ from staff_pages import signed_in_app as staff_app
 from app.models import StaffRole, TipState, TipStatus
 from app.services import stats as statistics_service
 from app.services import stats_rollup
+from app.services.board import CURSOR as BOARD_CURSOR
 from app.services.deadlines import add_months
 
 DATABASE = "tipline_bench_board"
@@ -117,7 +118,7 @@ def run(url: str) -> None:
             open_tips = connection.execute(
                 text("SELECT count(*) FROM tips WHERE next_due_on IS NOT NULL")
             ).scalar_one()
-        cursor = f"{deep[0].isoformat()}.{deep[1]}"
+        cursor = BOARD_CURSOR.encode(deep[0], deep[1])
         print(f"{size:,} tips, {open_tips:,} with an open deadline")
 
         with sessions() as session:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.drafts import MAX_BATCH_BYTES
+from app.services.upload_plan import MAX_BATCH_BYTES
 from app.web.vendor import BUILD_SCRIPT
 from crypto.datakeys import SCOPES, commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str

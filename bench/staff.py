@@ -22,6 +22,7 @@ from staff_pages import SIZES, load_tips, median_ms, page, print_ratios, scratch
 from staff_pages import signed_in_app as staff_app
 
 from app.models import StaffRole, TipState, TipStatus
+from app.services.inbox import CURSOR as INBOX_CURSOR
 
 DATABASE = "tipline_bench_staff"
 
@@ -72,7 +73,7 @@ def run(url: str) -> None:
                 ),
                 {"n": min(5000, size // 2)},  # page 100, or the middle of a small run
             ).one()
-        cursor = f"{deep[0]}.{deep[1]}"
+        cursor = INBOX_CURSOR.encode(deep[0], deep[1])
         results[size] = {
             "first page": median_ms(page(bench.client, "/staff/")),
             "status filter": median_ms(page(bench.client, "/staff/?status=investigating")),

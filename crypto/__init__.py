@@ -11,6 +11,7 @@ Imports only the standard library, PyNaCl and ``mnemonic``; never the app. Modul
 - :mod:`crypto.wrapping` — passphrase-wrapped secret keys
 - :mod:`crypto.keyfile` — ``tipline-key`` files
 - :mod:`crypto.bundle` — ``tipline-bundle`` zips and their offline decryption
+- :mod:`crypto.filenames` — tipsters' file names made harmless, for every use to build on
 - :mod:`crypto.errors` — every error raised on purpose
 """
 

@@ -15,3 +15,5 @@ errorlog = "-"
 # Only nginx on this host may set forwarded headers.
 forwarded_allow_ips = "127.0.0.1,::1"
 limit_request_line = 8190
+# Unused, and its default path (~/.gunicorn/gunicorn.ctl) is one per host, not per instance.
+control_socket_disable = True

@@ -37,11 +37,18 @@ def db_upgrade_command(revision: str) -> None:
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address `tipline serve` will use."
+)
+@click.option(
+    "--port", default=5000, show_default=True, type=int, help="Port `tipline serve` will use."
+)
+def demo_command(host: str, port: int) -> None:
     """Set up a demo instance: init, migrate, and seed demo desks and staff (once).
 
     Credentials (passwords and TOTP secrets) are printed only when they are created; running
-    it again keeps all data and prints nothing secret.
+    it again keeps all data and prints nothing secret. HOST and PORT only shape the sign-in
+    address it prints.
     """
     from app.migrate import upgrade
     from app.services.demo import seed_demo
@@ -54,7 +61,7 @@ def demo_command() -> None:
     if seeded is None:
         click.echo("Demo data already present; nothing changed. (Credentials were printed once.)")
         return
-    click.echo(seeded.describe())
+    click.echo(seeded.describe(base_url(host, port)))
 
 
 @click.command("serve")
@@ -71,8 +78,13 @@ def serve_command(host: str, port: int, workers: int, debug: bool) -> None:
 
     config = load_config()
     flask_app = create_app(config)
-    click.echo(f"Tipline serving on http://{host}:{port}  (Ctrl+C to stop)")
+    click.echo(f"Tipline serving on {base_url(host, port)}  (Ctrl+C to stop)")
     if debug:
         run_debug_server(flask_app, host, port)
     else:
         run_gunicorn(flask_app, host=host, port=port, workers=workers)
+
+
+def base_url(host: str, port: int) -> str:
+    """The address a browser uses for ``tipline serve --host HOST --port PORT``."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

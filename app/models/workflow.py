@@ -28,7 +28,7 @@ class TagKind(StrEnum):
 
 
 class OutcomeKind(StrEnum):
-    """What a reward claim can cite (DOMAIN.md "Duties a case tracker must support")."""
+    """What a reward claim can cite (docs/DOMAIN.md "Duties a case tracker must support")."""
 
     SEIZURE = "seizure"
     ARREST = "arrest"

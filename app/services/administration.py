@@ -19,6 +19,7 @@ from app.models import Desk, DeskRecoveryKey, StaffRole, StaffUser
 from app.services import audit
 from app.services import desks as desk_service
 from app.services import staff as staff_service
+from app.services.audit import AuditAction
 from crypto.keys import key_id
 
 MAX_KEY_FILE_BYTES = 4096
@@ -47,7 +48,7 @@ def create_desk(
     )
     audit.record(
         session,
-        action="desk.created",
+        action=AuditAction.DESK_CREATED,
         now=now,
         actor_user_id=actor.id,
         details={"desk_id": desk.id, "slug": desk.slug, "triage": is_triage},
@@ -81,7 +82,7 @@ def create_staff_user(
     )
     audit.record(
         session,
-        action="staff.created",
+        action=AuditAction.STAFF_CREATED,
         now=now,
         actor_user_id=actor.id,
         details={"user_id": created.user.id, "role": role.value, "desks": list(desk_slugs)},
@@ -97,7 +98,7 @@ def disable_staff_user(session: Session, actor: StaffUser, username: str, *, now
     staff_service.disable_staff_user(session, username)
     audit.record(
         session,
-        action="staff.disabled",
+        action=AuditAction.STAFF_DISABLED,
         now=now,
         actor_user_id=actor.id,
         details={"user_id": user.id},
@@ -136,7 +137,7 @@ def add_recovery_key(
     )
     audit.record(
         session,
-        action="desk.recovery_key_added",
+        action=AuditAction.DESK_RECOVERY_KEY_ADDED,
         now=now,
         actor_user_id=actor.id,
         details={"desk_id": recovery_key.desk_id, "key_id": recovery_key.key_id},

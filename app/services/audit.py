@@ -12,12 +12,57 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent
+
+
+class AuditAction(StrEnum):
+    """Every action the log records; the value is what the chain stores and hashes.
+
+    Each is recorded by the service that performs the action, so the web, the command line
+    and the demo seeding leave the same events (tests/services/test_audit_completeness.py).
+    """
+
+    # Staff accounts and sign-in
+    STAFF_CREATED = "staff.created"
+    STAFF_DISABLED = "staff.disabled"
+    STAFF_SIGNED_IN = "staff.signed_in"
+    STAFF_SIGN_IN_FAILED = "staff.sign_in_failed"
+    STAFF_PASSWORD_CHANGED = "staff.password_changed"  # noqa: S105 (an action name, no secret)
+    # Desks, their members and keys
+    DESK_CREATED = "desk.created"
+    DESK_UPDATED = "desk.updated"
+    DESK_STATUS_TEXT_SET = "desk.status_text_set"
+    DESK_GUIDANCE_SET = "desk.guidance_set"
+    DESK_MEMBER_ADDED = "desk.member_added"
+    DESK_MEMBER_REMOVED = "desk.member_removed"
+    DESK_RECOVERY_KEY_ADDED = "desk.recovery_key_added"
+    DESK_KEYS_GRANTED = "desk.keys_granted"
+    # Reading and answering a tip
+    TIP_DECRYPTED = "tip.decrypted"
+    FILE_DOWNLOADED = "file.downloaded"
+    REPLY_SENT = "reply.sent"
+    NOTE_ADDED = "note.added"
+    # The workflow
+    TIP_STATUS_CHANGED = "tip.status_changed"
+    TIP_ASSIGNED = "tip.assigned"
+    TIP_PRIORITY_CHANGED = "tip.priority_changed"
+    TIP_TAGS_CHANGED = "tip.tags_changed"
+    TIP_FEEDBACK_EXTENDED = "tip.feedback_extended"
+    PRESERVATION_REQUESTED = "preservation.requested"
+    PRESERVATION_EXTENDED = "preservation.extended"
+    OUTCOME_RECORDED = "outcome.recorded"
+    OUTCOME_REMOVED = "outcome.removed"
+    # Retention
+    TIP_KEYS_SHREDDED = "tip.keys_shredded"
+    TIP_PURGED = "tip.purged"
+    DRAFTS_PURGED = "drafts.purged"
+
 
 GENESIS_HASH = bytes(32)
 _POSTGRES_CHAIN_LOCK = 0x7419_0A0D  # any constant: serialises appends across app servers
@@ -52,7 +97,7 @@ def chain_hash(prev_hash: bytes, event: bytes) -> bytes:
 def record(
     session: Session,
     *,
-    action: str,
+    action: AuditAction,
     now: datetime,
     actor_user_id: int | None = None,
     tip_id: str | None = None,
@@ -61,7 +106,10 @@ def record(
     """Append one event; it commits with the caller's transaction (or not at all).
 
     ``details`` must never hold tip content: only ids, counts and staff-set metadata.
+    ``actor_user_id`` is None for what the instance does itself (retention) and for the
+    command line, which runs as whoever holds the server (``details["via"] == "cli"``).
     """
+    action = AuditAction(action)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_CHAIN_LOCK})
     previous = session.scalar(select(AuditEvent.event_hash).order_by(AuditEvent.id.desc()).limit(1))
@@ -71,7 +119,7 @@ def record(
     event = AuditEvent(
         occurred_at=occurred_at,
         actor_user_id=actor_user_id,
-        action=action,
+        action=action.value,
         tip_id=tip_id,
         details=details,
         prev_hash=prev_hash,
@@ -80,7 +128,7 @@ def record(
             canonical_event(
                 occurred_at=occurred_at,
                 actor_user_id=actor_user_id,
-                action=action,
+                action=action.value,
                 tip_id=tip_id,
                 details=details,
             ),

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.models import AuditEvent, StaffUser
+from app.services.pager import IdCursor
 
 PAGE_SIZE = 100
+CURSOR = IdCursor(damaged="This page link is damaged; go back to the first page.")
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class AuditRow:
 @dataclass(frozen=True)
 class AuditPage:
     rows: list[AuditRow]
-    next_cursor: int | None
+    next_cursor: str | None
 
 
 def _start_of(day: date) -> datetime:
@@ -52,10 +54,15 @@ def audit_page(
     session: Session,
     filters: AuditFilter,
     *,
-    before_id: int | None = None,
+    cursor: str | None = None,
     page_size: int = PAGE_SIZE,
 ) -> AuditPage:
-    """:raises InvalidInput: an unknown user name or an inverted date range."""
+    """The page after ``cursor`` (the first page without one), newest first.
+
+    :raises InvalidInput: an unknown user name, an inverted date range, or a cursor this log
+        did not hand out.
+    """
+    before_id = CURSOR.decode(cursor)
     query = select(AuditEvent, StaffUser.username).outerjoin(
         StaffUser, StaffUser.id == AuditEvent.actor_user_id
     )
@@ -94,5 +101,5 @@ def audit_page(
         )
         for event, username in results[:page_size]
     ]
-    next_cursor = rows[-1].id if len(results) > page_size else None
+    next_cursor = CURSOR.encode(rows[-1].id) if len(results) > page_size else None
     return AuditPage(rows=rows, next_cursor=next_cursor)

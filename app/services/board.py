@@ -8,7 +8,6 @@ however many tips the desks hold (the same plan as the inbox).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -16,13 +15,15 @@ from enum import StrEnum
 from sqlalchemy import Subquery, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
 from app.models import Desk, StaffUser, Tip, TipState, TipStatus
+from app.services.access import member_desk_ids
 from app.services.deadlines import DUE_SOON
-from app.services.desks import member_desk_ids
+from app.services.pager import KeysetCursor
 
 PAGE_SIZE = 50
-_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([0-9a-f-]{36})$")
+CURSOR = KeysetCursor(
+    date, damaged="This page link is damaged; go back to the first page of the board."
+)
 UNASSIGNED = 0  # the assignee filter's value for "nobody"
 
 
@@ -56,19 +57,6 @@ class BoardRow:
 class BoardPage:
     rows: list[BoardRow]
     next_cursor: str | None
-
-
-def parse_cursor(cursor: str | None) -> tuple[date, str] | None:
-    """:raises InvalidInput: a cursor the board did not hand out."""
-    if not cursor:
-        return None
-    match = _CURSOR.match(cursor)
-    if match is None:
-        raise InvalidInput("This page link is damaged; go back to the first page of the board.")
-    try:
-        return date.fromisoformat(match.group(1)), match.group(2)
-    except ValueError:
-        raise InvalidInput("This page link is damaged.") from None
 
 
 def due_range(view: BoardView, today: date) -> tuple[date | None, date | None]:
@@ -115,9 +103,12 @@ def board_page(
     cursor: str | None = None,
     page_size: int = PAGE_SIZE,
 ) -> BoardPage:
-    """One page of the view over the user's desks (other desks' tips never appear)."""
+    """One page of the view over the user's desks (other desks' tips never appear).
+
+    :raises InvalidInput: a cursor the board did not hand out.
+    """
     filters = filters or BoardFilter()
-    after = parse_cursor(cursor)
+    after = CURSOR.decode(cursor)
     desk_ids = sorted(member_desk_ids(session, user_id))
     if filters.desk_id is not None:
         desk_ids = [d for d in desk_ids if d == filters.desk_id]
@@ -154,5 +145,5 @@ def board_page(
     next_cursor = None
     if len(results) > page_size:
         last_row = rows[-1]
-        next_cursor = f"{last_row.next_due_on.isoformat()}.{last_row.tip_id}"
+        next_cursor = CURSOR.encode(last_row.next_due_on, last_row.tip_id)
     return BoardPage(rows=rows, next_cursor=next_cursor)

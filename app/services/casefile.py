@@ -14,46 +14,32 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, StoredDataDamaged
 from app.models import (
     Author,
     EncryptedObject,
     ObjectKind,
     Scope,
     SealedKey,
-    StaffRole,
     Tip,
-    TipState,
 )
-from app.services import audit
-from app.services.desks import member_desk_ids
-from app.services.intake import next_activity_seq
+from app.services import access, audit, tips
+from app.services.audit import AuditAction
 from app.services.objects import ObjectBatch, open_file, read_metadata, read_small_object
-from app.services.staff_auth import StaffContext
+from app.services.staff_sessions import StaffContext
 from app.storage import BlobStore
-from crypto.datakeys import open_data_key
 from crypto.errors import DecryptionError
-from crypto.ids import id_from_str
 from crypto.metadata import message_metadata, note_metadata
 
-MAX_STAFF_TEXT = 20_000
 
+class FileNotOnTip(NotFound):
+    code = "not_found"
 
-class TipNotFound(NotFound):
     def __init__(self) -> None:
-        super().__init__("There is no tip at this address.")
+        super().__init__("This tip has no file at this address.")
 
 
-class NotAllowedToRead(DomainError):
-    status_code = 403
-    code = "forbidden"
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-
-
-class KeyNotGrantedYet(DomainError):
-    status_code = 409
+class KeyNotGrantedYet(Conflict):
     code = "key_not_granted"
 
     def __init__(self) -> None:
@@ -63,8 +49,7 @@ class KeyNotGrantedYet(DomainError):
         )
 
 
-class TipDamaged(DomainError):
-    status_code = 500
+class TipDamaged(StoredDataDamaged):
     code = "tip_damaged"
 
     def __init__(self) -> None:
@@ -93,18 +78,15 @@ class CaseEntry:
 def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:
     """Check access and open both data keys of a tip.
 
-    :raises NotAllowedToRead: not a prosecutor, or not a member of the tip's desk.
-    :raises TipNotFound: no submitted tip with this id.
+    :raises RoleNotAllowed: not a prosecutor signed in with their key.
+    :raises TipNotOnYourDesks: no submitted tip with this id on the prosecutor's desks.
     :raises KeyNotGrantedYet: a member whose key no colleague has re-sealed to yet.
     :raises TipDamaged: a sealed key or commitment is rejected.
     """
-    if context.user.role is not StaffRole.PROSECUTOR or context.keypair is None:
-        raise NotAllowedToRead("Only prosecutors can read tips.")
-    tip = session.get(Tip, tip_id)
-    if tip is None or tip.state is not TipState.SUBMITTED:
-        raise TipNotFound()
-    if tip.desk_id not in member_desk_ids(session, context.user.id):
-        raise NotAllowedToRead("This tip belongs to a desk you are not a member of.")
+    if context.keypair is None:
+        raise access.RoleNotAllowed("Only prosecutors can read tips.")
+    access.require_role(context.user, access.READERS)
+    tip = access.staff_tip(session, context.user, tip_id)
     sealed_rows = session.scalars(
         select(SealedKey).where(
             SealedKey.tip_id == tip.id, SealedKey.key_id == context.keypair.key_id
@@ -112,15 +94,14 @@ def open_tip(session: Session, context: StaffContext, tip_id: str) -> OpenedTip:
     ).all()
     if not sealed_rows:
         raise KeyNotGrantedYet()
-    commitments = {Scope.THREAD: tip.thread_commitment, Scope.INTERNAL: tip.internal_commitment}
     try:
         keys = {
-            row.scope: open_data_key(
+            row.scope: tips.open_sealed_key(
                 row.sealed,
-                tip_id=id_from_str(tip.id),
+                tip_id=tip.id,
+                scope=row.scope,
+                commitment=tips.commitment_of(tip, row.scope),
                 keypair=context.keypair,
-                scope=row.scope.value,
-                expected_commitment=commitments[row.scope],
             )
             for row in sealed_rows
         }
@@ -156,7 +137,11 @@ def read_case(
             raise TipDamaged() from None
         entries.append(CaseEntry(row.id, row.scope, row.kind, row.author, row.created_on, metadata))
     audit.record(
-        session, action="tip.decrypted", now=now, actor_user_id=actor_id, tip_id=opened.tip.id
+        session,
+        action=AuditAction.TIP_DECRYPTED,
+        now=now,
+        actor_user_id=actor_id,
+        tip_id=opened.tip.id,
     )
     return entries
 
@@ -172,15 +157,15 @@ def file_download(
 ) -> tuple[dict[str, Any], Iterator[bytes]]:
     """A file's metadata and its decrypted body as a stream; the download is audited.
 
-    :raises TipNotFound: the object is not a file of this tip.
+    :raises FileNotOnTip: the object is not a file of this tip.
     """
     row = session.get(EncryptedObject, object_id)
     if row is None or row.tip_id != opened.tip.id or row.kind is not ObjectKind.FILE:
-        raise TipNotFound()
+        raise FileNotOnTip()
     metadata, body = open_file(blob_store, row, opened.keys[row.scope])
     audit.record(
         session,
-        action="file.downloaded",
+        action=AuditAction.FILE_DOWNLOADED,
         now=now,
         actor_user_id=actor_id,
         tip_id=opened.tip.id,
@@ -201,24 +186,29 @@ def add_staff_text(
 ) -> None:
     """A reply to the tipster (thread scope) or an internal note (internal scope).
 
-    :raises InvalidText: empty or too long.
+    :raises InvalidInput: empty or too long.
     """
     text = text.strip()
     if not text:
-        raise DomainError("Please write something first.")
-    if len(text) > MAX_STAFF_TEXT:
-        raise DomainError(f"Please keep it under {MAX_STAFF_TEXT} characters.")
+        raise InvalidInput("Please write something first.")
+    if len(text) > tips.MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"Please keep it under {tips.MAX_MESSAGE_CHARS} characters.")
     batch = ObjectBatch(blob_store, opened.tip.id, opened.keys)
     if scope is Scope.THREAD:
         batch.add(scope, ObjectKind.MESSAGE, message_metadata(text))
-        action = "reply.sent"
+        action = AuditAction.REPLY_SENT
     else:
         batch.add(scope, ObjectKind.NOTE, note_metadata(text))
-        action = "note.added"
+        action = AuditAction.NOTE_ADDED
     try:
-        batch.rows(session, author=Author.STAFF, today=now.date(), author_user_id=actor_id)
-        opened.tip.last_activity_on = now.date()
-        opened.tip.activity_seq = next_activity_seq(session)
+        tips.add_batch(
+            session,
+            opened.tip,
+            batch,
+            author=Author.STAFF,
+            today=now.date(),
+            author_user_id=actor_id,
+        )
         audit.record(session, action=action, now=now, actor_user_id=actor_id, tip_id=opened.tip.id)
         session.flush()
     except BaseException:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.models import Outcome, OutcomeKind, PreservationRequest, StaffUser, Tip
-from app.services import audit, stats_rollup
+from app.services import audit, tips
+from app.services.audit import AuditAction
 from app.services.deadlines import preservation_expires
 
 MAX_PLATFORM_CHARS = 200
@@ -56,7 +57,7 @@ def add_preservation_request(
     session.flush()
     audit.record(
         session,
-        action="preservation.requested",
+        action=AuditAction.PRESERVATION_REQUESTED,
         now=now,
         actor_user_id=actor.id,
         tip_id=tip.id,
@@ -90,7 +91,7 @@ def extend_preservation_request(
     request.expires_on = preservation_expires(request.sent_on, extended=True)
     audit.record(
         session,
-        action="preservation.extended",
+        action=AuditAction.PRESERVATION_EXTENDED,
         now=now,
         actor_user_id=actor.id,
         tip_id=tip.id,
@@ -162,10 +163,10 @@ def record_outcome(
     )
     session.add(outcome)
     session.flush()
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.WORKFLOW, today=now.date())
     audit.record(
         session,
-        action="outcome.recorded",
+        action=AuditAction.OUTCOME_RECORDED,
         now=now,
         actor_user_id=actor.id,
         tip_id=tip.id,
@@ -192,10 +193,10 @@ def remove_outcome(
     if outcome is None or outcome.tip_id != tip.id:
         raise NotFound("There is no such outcome on this tip.")
     session.delete(outcome)
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.WORKFLOW, today=now.date())
     audit.record(
         session,
-        action="outcome.removed",
+        action=AuditAction.OUTCOME_REMOVED,
         now=now,
         actor_user_id=actor.id,
         tip_id=tip.id,

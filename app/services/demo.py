@@ -36,7 +36,7 @@ class DemoSeed:
     accounts: list[DemoAccount]
     recovery_key_file: Path
 
-    def describe(self) -> str:
+    def describe(self, base_url: str) -> str:
         lines = [
             "Demo instance ready. These credentials are shown ONCE; keep them somewhere safe.",
             "",
@@ -51,7 +51,7 @@ class DemoSeed:
             )
         lines += [
             "",
-            "Staff sign in at /staff/login (http://127.0.0.1:5000/staff/login with `make run`).",
+            f"Staff sign in at {base_url}/staff/login once `tipline serve` runs there.",
             "Add the TOTP secret to an authenticator app, or print the current code with:",
             "  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"",
         ]

@@ -24,6 +24,7 @@ from app.models import (
     TipsterStatus,
 )
 from app.services import audit
+from app.services.audit import AuditAction
 from app.services.desks import normalise_country_codes
 from app.services.markdown import MAX_MARKDOWN_CHARS, render_safe_markdown
 
@@ -87,7 +88,7 @@ def update_desk(
     if changed:
         audit.record(
             session,
-            action="desk.updated",
+            action=AuditAction.DESK_UPDATED,
             now=now,
             actor_user_id=actor.id,
             details={
@@ -137,7 +138,7 @@ def set_status_text(
         row.text = text
     audit.record(
         session,
-        action="desk.status_text_set",
+        action=AuditAction.DESK_STATUS_TEXT_SET,
         now=now,
         actor_user_id=actor.id,
         details={
@@ -178,7 +179,7 @@ def set_guidance(
         row.markdown = markdown
     audit.record(
         session,
-        action="desk.guidance_set",
+        action=AuditAction.DESK_GUIDANCE_SET,
         now=now,
         actor_user_id=actor.id,
         details={"desk_id": desk.id, "language": language, "removed": not markdown},

@@ -203,10 +203,3 @@ def desk_for_country(session: Session, country_code: str) -> Desk:
     if desk is None:
         raise DeskNotFound(country_code)
     return desk
-
-
-def member_desk_ids(session: Session, user_id: int) -> set[int]:
-    """The desks a staff member belongs to (admins: none)."""
-    return set(
-        session.scalars(select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id))
-    )

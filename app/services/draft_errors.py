@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from app.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NoLongerAvailable, NotFound, NotSignedIn, TooLarge
 
 
-class BadDraftToken(DomainError):
-    status_code = 401
+class BadDraftToken(NotSignedIn):
     code = "bad_token"
 
     def __init__(self) -> None:
@@ -22,8 +21,7 @@ class DraftNotFound(NotFound):
         )
 
 
-class DraftExpired(DomainError):
-    status_code = 410
+class DraftExpired(NoLongerAvailable):
     code = "draft_expired"
 
     def __init__(self) -> None:
@@ -46,8 +44,7 @@ class ObjectNotFound(NotFound):
         super().__init__("This draft has no object with that id.")
 
 
-class ChunkTooLarge(DomainError):
-    status_code = 413
+class ChunkTooLarge(TooLarge):
     code = "chunk_too_large"
 
     def __init__(self, limit: int) -> None:
@@ -69,8 +66,7 @@ class ChunkOutOfOrder(Conflict):
         self.stored = stored
 
 
-class DraftTooLarge(DomainError):
-    status_code = 413
+class DraftTooLarge(TooLarge):
     code = "draft_too_large"
 
 

@@ -6,19 +6,20 @@ first or the thousandth, and whether the desk holds ten thousand tips or a milli
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Subquery, and_, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
-from app.models import Desk, DeskMembership, Tip, TipRead, TipState, TipStatus
-from app.services.desks import member_desk_ids
+from app.models import Desk, Tip, TipRead, TipState, TipStatus
+from app.services.access import member_desk_ids
+from app.services.pager import KeysetCursor
 
 PAGE_SIZE = 50
-_CURSOR = re.compile(r"^(\d{1,18})\.([0-9a-f-]{36})$")
+CURSOR = KeysetCursor(
+    int, damaged="This page link is damaged; go back to the first page of the inbox."
+)
 
 
 @dataclass(frozen=True)
@@ -47,27 +48,6 @@ class InboxFilter:
 
 
 NO_FILTER = InboxFilter()
-
-
-def parse_cursor(cursor: str | None) -> tuple[int, str] | None:
-    """:raises InvalidInput: a cursor this inbox did not hand out."""
-    if not cursor:
-        return None
-    match = _CURSOR.match(cursor)
-    if match is None:
-        raise InvalidInput("This page link is damaged; go back to the first page of the inbox.")
-    return int(match.group(1)), match.group(2)
-
-
-def member_desks(session: Session, user_id: int) -> list[Desk]:
-    return list(
-        session.scalars(
-            select(Desk)
-            .join(DeskMembership, DeskMembership.desk_id == Desk.id)
-            .where(DeskMembership.user_id == user_id)
-            .order_by(Desk.name)
-        )
-    )
 
 
 def _newest_of_desk(
@@ -105,8 +85,10 @@ def inbox_page(
     Each desk contributes at most one page of candidates, found by walking its index from the
     cursor; only those few rows are joined and sorted, so the cost does not grow with the
     number of tips (a single ORDER BY over all the user's desks would sort every one of them).
+
+    :raises InvalidInput: a cursor this inbox did not hand out.
     """
-    after = parse_cursor(cursor)
+    after = CURSOR.decode(cursor)
     desk_ids = sorted(member_desk_ids(session, user_id))
     if filters.desk_id is not None:
         desk_ids = [d for d in desk_ids if d == filters.desk_id]
@@ -140,7 +122,7 @@ def inbox_page(
     next_cursor = None
     if len(results) > page_size:
         last = results[page_size - 1][0]
-        next_cursor = f"{last.activity_seq}.{last.id}"
+        next_cursor = CURSOR.encode(last.activity_seq, last.id)
     return InboxPage(rows=rows, next_cursor=next_cursor)
 
 

@@ -15,18 +15,16 @@ from datetime import date
 from pathlib import PurePosixPath, PureWindowsPath
 
 import nacl.utils
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError
-from app.models import Author, Desk, ObjectKind, Scope, SealedKey, Tip, TipState
-from app.services import stats_rollup
+from app.errors import CannotServeNow
+from app.models import Author, Desk, ObjectKind, Scope
+from app.services import tips
 from app.services.desks import desk_recipients
 from app.services.objects import ObjectBatch
-from app.services.workflow import set_initial_deadlines
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
-from crypto.datakeys import commitment, generate_data_key, seal_data_key
+from crypto.datakeys import commitment, generate_data_key
 from crypto.ids import id_from_str
 from crypto.keys import KeyPair
 from crypto.metadata import report_metadata
@@ -42,8 +40,7 @@ CODE_LANGUAGES = {
 }
 
 
-class DeskCannotReceive(DomainError):
-    status_code = 503
+class DeskCannotReceive(CannotServeNow):
     code = "desk_unavailable"
 
     def __init__(self) -> None:
@@ -75,6 +72,11 @@ class TipsterCredentials:
     tip_salt: bytes
     lookup_digest: bytes
     keypair: KeyPair
+
+    @property
+    def tipster_key(self) -> tips.TipsterKey:
+        """What the tip stores about this code."""
+        return tips.TipsterKey(self.lookup_digest, self.tip_salt, self.keypair.public_key)
 
 
 def issue_code(lang: str, pepper: bytes) -> TipsterCredentials:
@@ -120,12 +122,6 @@ def add_uploaded_file(
     )
 
 
-def next_activity_seq(session: Session) -> int:
-    """An ever-increasing number that orders tips by latest activity without keeping times."""
-    current = session.scalar(select(func.max(Tip.activity_seq)))
-    return 1 if current is None else current + 1
-
-
 class TipIntake:
     """One new tip being received: its data keys, its encrypted objects, finally its rows.
 
@@ -164,49 +160,26 @@ class TipIntake:
         self.objects.written.insert(0, self.objects.written.pop())
 
         issued = issue_code(lang, pepper)
-        tipster = issued.keypair
         raw_tip_id = id_from_str(self.tip_id)
         commitments = {
             scope: commitment(key, raw_tip_id, scope.value) for scope, key in self.data_keys.items()
         }
-        tip = Tip(
-            id=self.tip_id,
-            desk_id=self.desk.id,
-            state=TipState.SUBMITTED,
-            lookup_digest=issued.lookup_digest,
-            tip_salt=issued.tip_salt,
-            tipster_public_key=tipster.public_key,
-            thread_commitment=commitments[Scope.THREAD],
-            internal_commitment=commitments[Scope.INTERNAL],
-            received_on=today,
-            last_activity_on=today,
-            activity_seq=next_activity_seq(session),
+        tips.add_submitted_tip(
+            session,
+            tip_id=self.tip_id,
+            desk=self.desk,
+            tipster=issued.tipster_key,
+            commitments=commitments,
+            today=today,
         )
-        set_initial_deadlines(tip, self.desk, today)
-        session.add(tip)
-        session.flush()
-        sealed = [
-            SealedKey(
-                tip_id=self.tip_id,
-                key_id=recipient.key_id,
-                scope=scope,
-                sealed=seal_data_key(key, raw_tip_id, recipient.public_key),
-            )
-            for recipient in self.recipients
-            for scope, key in self.data_keys.items()
-        ]
-        sealed.append(
-            SealedKey(
-                tip_id=self.tip_id,
-                key_id=tipster.key_id,
-                scope=Scope.THREAD,
-                sealed=seal_data_key(self.data_keys[Scope.THREAD], raw_tip_id, tipster.public_key),
-            )
+        tips.seal_keys(session, self.tip_id, self.data_keys, self.recipients)
+        tips.seal_keys(
+            session, self.tip_id, {Scope.THREAD: self.data_keys[Scope.THREAD]}, [issued.keypair]
         )
-        session.add_all(sealed)
-        self.objects.rows(session, author=Author.TIPSTER, today=today)
+        tips.add_objects(
+            session, self.tip_id, self.objects.written, author=Author.TIPSTER, today=today
+        )
         session.flush()
-        stats_rollup.mark_tip(session, tip)
         return IssuedCode(tip_id=self.tip_id, code=issued.code, language=issued.language)
 
     def abort(self) -> None:

@@ -21,9 +21,8 @@ from app.models import (
     Tip,
     TipState,
 )
-from app.services import audit
-from crypto.datakeys import open_data_key, seal_data_key
-from crypto.ids import id_from_str
+from app.services import audit, tips
+from app.services.audit import AuditAction
 from crypto.keys import KeyPair
 
 
@@ -119,29 +118,20 @@ def grant_waiting_colleagues(
             if (sealed.tip_id, sealed.scope) in theirs:
                 continue
             commitments = {Scope.THREAD: thread_commitment, Scope.INTERNAL: internal_commitment}
-            data_key = open_data_key(
+            data_key = tips.open_sealed_key(
                 sealed.sealed,
-                tip_id=id_from_str(sealed.tip_id),
+                tip_id=sealed.tip_id,
+                scope=sealed.scope,
+                commitment=commitments[sealed.scope],
                 keypair=keypair,
-                scope=sealed.scope.value,
-                expected_commitment=commitments[sealed.scope],
             )
-            session.add(
-                SealedKey(
-                    tip_id=sealed.tip_id,
-                    key_id=colleague_key.key_id,
-                    scope=sealed.scope,
-                    sealed=seal_data_key(
-                        data_key, id_from_str(sealed.tip_id), colleague_key.public_key
-                    ),
-                )
-            )
+            tips.seal_keys(session, sealed.tip_id, {sealed.scope: data_key}, [colleague_key])
             added += 1
         if complete:
             membership.needs_key_grant = False
             audit.record(
                 session,
-                action="desk.keys_granted",
+                action=AuditAction.DESK_KEYS_GRANTED,
                 now=now,
                 actor_user_id=granter.id,
                 details={"desk_id": membership.desk_id, "to_user_id": membership.user_id},
@@ -153,9 +143,9 @@ def grant_waiting_colleagues(
 def revoke_desk_keys(session: Session, user_id: int, desk_id: int) -> int:
     """When a prosecutor leaves a desk, their sealed keys for its tips are deleted."""
     key_ids = select(StaffKey.key_id).where(StaffKey.user_id == user_id)
-    tips = select(Tip.id).where(Tip.desk_id == desk_id)
+    desk_tips = select(Tip.id).where(Tip.desk_id == desk_id)
     doomed = session.scalars(
-        select(SealedKey).where(SealedKey.key_id.in_(key_ids), SealedKey.tip_id.in_(tips))
+        select(SealedKey).where(SealedKey.key_id.in_(key_ids), SealedKey.tip_id.in_(desk_tips))
     ).all()
     for row in doomed:
         session.delete(row)

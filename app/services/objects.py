@@ -12,13 +12,9 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from app.models import Author, EncryptedObject, ObjectKind, Scope
+from app.models import EncryptedObject, ObjectKind, Scope
 from app.services.lane import Lane
 from app.storage import BlobStore
 from crypto.ids import id_from_str
@@ -124,32 +120,6 @@ class ObjectBatch:
                 blob.write(b"".join(pending))
             lane.drain()
         return WrittenObject(object_id, scope, kind, size)
-
-    def rows(
-        self, session: Session, *, author: Author, today: date, author_user_id: int | None = None
-    ) -> list[EncryptedObject]:
-        """Add the batch's rows to ``session`` after the tip's existing objects."""
-        last_seq = session.scalar(
-            select(func.max(EncryptedObject.seq)).where(EncryptedObject.tip_id == self.tip_id)
-        )
-        first_seq = 0 if last_seq is None else last_seq + 1
-        rows = [
-            EncryptedObject(
-                id=written.object_id,
-                tip_id=self.tip_id,
-                scope=written.scope,
-                kind=written.kind,
-                author=author,
-                author_user_id=author_user_id,
-                seq=first_seq + offset,
-                ciphertext_size=written.ciphertext_size,
-                complete=True,
-                created_on=today,
-            )
-            for offset, written in enumerate(self.written)
-        ]
-        session.add_all(rows)
-        return rows
 
     def discard(self) -> None:
         """Delete every blob written so far (after a failure, before anything was committed)."""

@@ -1,4 +1,4 @@
-"""The tip form: its fields (DOMAIN.md "What a good report contains") and their validation.
+"""The tip form: its fields (docs/DOMAIN.md "What a good report contains") and their validation.
 
 Everything here becomes encrypted content; none of it is ever a cleartext column.
 """

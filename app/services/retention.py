@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.models import Desk, EncryptedObject, SealedKey, Tip, TipState, TipStatus
-from app.services import audit, stats_rollup
+from app.services import audit, tips
+from app.services.audit import AuditAction
 from app.services.draft_purge import DraftPurgeReport, purge_expired_drafts
 from app.storage import BlobStore
 
@@ -58,7 +59,7 @@ def purge_tip(session: Session, blob_store: BlobStore, tip: Tip, *, now: datetim
     """
     tip_id = tip.id
     session.execute(delete(SealedKey).where(SealedKey.tip_id == tip_id))
-    audit.record(session, action="tip.keys_shredded", now=now, tip_id=tip_id)
+    audit.record(session, action=AuditAction.TIP_KEYS_SHREDDED, now=now, tip_id=tip_id)
     session.commit()
     object_ids = list(
         session.scalars(select(EncryptedObject.id).where(EncryptedObject.tip_id == tip_id))
@@ -67,10 +68,10 @@ def purge_tip(session: Session, blob_store: BlobStore, tip: Tip, *, now: datetim
         blob_store.delete(object_id)
     session.execute(delete(EncryptedObject).where(EncryptedObject.tip_id == tip_id))
     session.execute(delete(Tip).where(Tip.id == tip_id))
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.REMOVED, today=now.date())
     audit.record(
         session,
-        action="tip.purged",
+        action=AuditAction.TIP_PURGED,
         now=now,
         tip_id=tip_id,
         details={"objects": len(object_ids)},
@@ -95,7 +96,7 @@ def purge_all(session: Session, blob_store: BlobStore, *, now: datetime) -> Full
     if drafts.drafts or drafts.orphans:
         audit.record(
             session,
-            action="drafts.purged",
+            action=AuditAction.DRAFTS_PURGED,
             now=now,
             details={"drafts": drafts.drafts, "blobs": drafts.blobs, "orphans": drafts.orphans},
         )

@@ -17,6 +17,7 @@ from app.config import StaffKdf
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import DeskMembership, StaffKey, StaffRole, StaffUser, Tip
 from app.services import audit
+from app.services.audit import AuditAction
 from app.services.desks import get_desk
 from app.services.key_grants import revoke_desk_keys
 from app.services.passwords import check_password_strength, hash_password
@@ -189,7 +190,7 @@ def join_desk(
     session.add(membership)
     audit.record(
         session,
-        action="desk.member_added",
+        action=AuditAction.DESK_MEMBER_ADDED,
         now=now,
         actor_user_id=actor_id,
         details={"desk_id": desk.id, "user_id": user.id},
@@ -216,7 +217,7 @@ def leave_desk(
     session.delete(membership)
     audit.record(
         session,
-        action="desk.member_removed",
+        action=AuditAction.DESK_MEMBER_REMOVED,
         now=now,
         actor_user_id=actor_id,
         details={"desk_id": desk.id, "user_id": user.id, "sealed_keys_deleted": removed},

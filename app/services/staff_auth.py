@@ -7,17 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import StaffKdf
-from app.errors import DomainError, InvalidInput
-from app.models import StaffKey, StaffRole, StaffSession, StaffUser, Tip
+from app.errors import InvalidInput, NoLongerAvailable, NotPermitted, TooManyAttempts
+from app.models import StaffKey, StaffRole, StaffUser, Tip
 from app.services import audit
-from app.services.custody import CustodyBroken, new_custody, open_custody, split_cookie
+from app.services.audit import AuditAction
 from app.services.passwords import check_password_strength, hash_password, verify_password
 from app.services.staff import invitation_digest, wrapped_staff_key
-from crypto.errors import WrongPassphrase
+from app.services.staff_sessions import (
+    SessionLimits,
+    close_all_sessions,
+    close_session,
+    start_session,
+)
 from crypto.keys import KeyPair, generate_keypair, keypair_from_secret
 from crypto.wrapping import KdfParams, WrappedKey, unwrap_secret_key, wrap_secret_key
 
@@ -26,16 +31,15 @@ LOCKOUT = timedelta(minutes=15)
 TOTP_WINDOW = 1  # accept the previous and next 30-second step too (clock drift)
 
 
-class SignInFailed(DomainError):
-    status_code = 403
+class SignInFailed(NotPermitted):
     code = "sign_in_failed"
+    keep_effects = True  # the failed attempt counts toward lockout although we refuse
 
     def __init__(self) -> None:
         super().__init__("The user name, password or one-time code is wrong.")
 
 
-class AccountLocked(DomainError):
-    status_code = 429
+class AccountLocked(TooManyAttempts):
     code = "account_locked"
 
     def __init__(self) -> None:
@@ -45,20 +49,12 @@ class AccountLocked(DomainError):
         )
 
 
-class StaffSessionExpired(DomainError):
-    status_code = 401
-    code = "staff_session_expired"
-
-    def __init__(self) -> None:
-        super().__init__("Your session has ended. Please sign in again.")
-
-
 @dataclass(frozen=True)
-class StaffContext:
-    """The signed-in staff member; ``keypair`` only for prosecutors, only during a request."""
+class SignedIn:
+    """A member who just signed in, and the value of their new session cookie."""
 
     user: StaffUser
-    keypair: KeyPair | None
+    cookie: str
 
 
 def totp_step(secret: str, code: str, now: datetime) -> int | None:
@@ -114,6 +110,44 @@ def check_credentials(
     return user
 
 
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    totp_code: str,
+    previous_cookie: str | None,
+    now: datetime,
+    kdf: StaffKdf,
+    limits: SessionLimits,
+) -> SignedIn:
+    """Check both factors, unwrap (or first create) a prosecutor's key, open a fresh session.
+
+    The session the browser came with, if any, is closed: a session is never reused.
+
+    :raises SignInFailed: wrong name, password or code (the failure counts toward lockout,
+        and ``keep_effects`` says so to the transaction owner).
+    :raises AccountLocked:
+    """
+    user = check_credentials(
+        session, username=username, password=password, totp_code=totp_code, now=now, kdf=kdf
+    )
+    keypair = prosecutor_keypair(session, user, password, kdf=kdf, now=now)
+    close_session(session, previous_cookie)
+    return SignedIn(user, start_session(session, user, keypair, now=now, limits=limits))
+
+
+def refuse_forged_sign_in(session: Session, username: str, now: datetime) -> None:
+    """A sign-in form that failed its CSRF check counts as a failure for the named account.
+
+    :raises SignInFormExpired: always.
+    """
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    if user is not None:
+        _count_failure(session, user, now)
+    raise SignInFormExpired()
+
+
 def unwrap_staff_key(staff_key: StaffKey, password: str) -> KeyPair:
     """:raises WrongPassphrase: the password does not unwrap the key."""
     wrapped = WrappedKey(
@@ -127,84 +161,21 @@ def unwrap_staff_key(staff_key: StaffKey, password: str) -> KeyPair:
     return keypair_from_secret(unwrap_secret_key(wrapped, password.encode("utf-8")))
 
 
-def open_session(
-    session: Session,
-    user: StaffUser,
-    *,
-    keypair: KeyPair | None,
-    now: datetime,
-    max_lifetime: timedelta,
-    idle: timedelta,
-) -> str:
-    """Start a staff session; a prosecutor's secret key is kept only under the cookie's key."""
-    if keypair is not None and user.role is not StaffRole.PROSECUTOR:
-        raise ValueError("only prosecutors hold keys")  # least privilege, DESIGN §2.4
-    custody = new_custody(keypair.secret_key if keypair else None)
-    session.add(
-        StaffSession(
-            session_digest=custody.session_digest,
-            user_id=user.id,
-            key_custody_blob=custody.sealed_secret,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=min(now + idle, now + max_lifetime),
-        )
-    )
-    session.flush()
-    return custody.cookie
-
-
-def resume_session(
-    session: Session,
-    cookie: str | None,
-    *,
-    now: datetime,
-    idle: timedelta,
-    max_lifetime: timedelta,
-) -> StaffContext:
-    """:raises StaffSessionExpired: missing, unknown, expired or damaged session; disabled user."""
-    try:
-        digest, session_key = split_cookie(cookie or "")
-    except CustodyBroken:
-        raise StaffSessionExpired() from None
-    row = session.get(StaffSession, digest)
-    if row is None:
-        raise StaffSessionExpired()
-    user = session.get(StaffUser, row.user_id)
-    if row.expires_at <= now or user is None or user.disabled:
-        session.delete(row)
-        raise StaffSessionExpired()
-    keypair = None
-    if row.key_custody_blob is not None:
-        try:
-            keypair = keypair_from_secret(open_custody(session_key, row.key_custody_blob))
-        except CustodyBroken:
-            raise StaffSessionExpired() from None
-    row.last_seen_at = now
-    row.expires_at = min(now + idle, row.created_at + max_lifetime)
-    return StaffContext(user=user, keypair=keypair)
-
-
-def close_session(session: Session, cookie: str | None) -> None:
-    try:
-        digest, _ = split_cookie(cookie or "")
-    except CustodyBroken:
-        return
-    session.execute(delete(StaffSession).where(StaffSession.session_digest == digest))
-
-
-def close_all_sessions(session: Session, user_id: int) -> None:
-    session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
-
-
-class InvitationInvalid(DomainError):
-    status_code = 410
+class InvitationInvalid(NoLongerAvailable):
     code = "invitation_invalid"
 
     def __init__(self) -> None:
         super().__init__(
             "This invitation has expired or was already used. Ask an admin for a new one."
         )
+
+
+class SignInFormExpired(InvalidInput):
+    code = "sign_in_form_expired"
+    keep_effects = True  # counted against the named account, as a wrong password is
+
+    def __init__(self) -> None:
+        super().__init__("This form expired or was not sent from this site. Please sign in again.")
 
 
 class PasswordsDiffer(InvalidInput):
@@ -216,19 +187,12 @@ class PasswordsDiffer(InvalidInput):
 
 def _count_failure(session: Session, user: StaffUser, now: datetime) -> None:
     """One more failed attempt on the account (audited); the fifth locks it for a while."""
-    audit.record(session, action="staff.sign_in_failed", now=now, actor_user_id=user.id)
+    audit.record(session, action=AuditAction.STAFF_SIGN_IN_FAILED, now=now, actor_user_id=user.id)
     user.failed_login_count += 1
     if user.failed_login_count >= MAX_FAILED_SIGN_INS:
         user.locked_until = now + LOCKOUT
         user.failed_login_count = 0
     session.flush()
-
-
-def count_failure_for(session: Session, username: str, now: datetime) -> None:
-    """Count a refused sign-in (e.g. a forged form) against the named account, if it exists."""
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
-    if user is not None:
-        _count_failure(session, user, now)
 
 
 def _mark_waiting_for_keys(session: Session, user: StaffUser) -> None:
@@ -280,8 +244,10 @@ def accept_invitation(
     totp_code: str,
     now: datetime,
     kdf: StaffKdf,
-) -> tuple[StaffUser, KeyPair | None]:
-    """Set the password chosen by the invitee, after proving their authenticator works.
+    limits: SessionLimits,
+) -> SignedIn:
+    """Set the password chosen by the invitee, after proving their authenticator works, and
+    sign them in.
 
     A wrong code counts toward the account's lockout, as at sign-in.
 
@@ -309,7 +275,7 @@ def accept_invitation(
     user.failed_login_count = 0
     keypair = prosecutor_keypair(session, user, password, kdf=kdf, now=now)
     session.flush()
-    return user, keypair
+    return SignedIn(user, start_session(session, user, keypair, now=now, limits=limits))
 
 
 def change_password(
@@ -322,10 +288,11 @@ def change_password(
     totp_code: str,
     now: datetime,
     kdf: StaffKdf,
-) -> KeyPair | None:
+    limits: SessionLimits,
+) -> str:
     """New password; a prosecutor's key is re-wrapped (the key pair itself stays the same).
 
-    Every session of the user ends; the caller opens a fresh one.
+    Every session of the user ends, and a fresh one starts; returns its cookie value.
 
     :raises SignInFailed: the current password or the code is wrong (counted toward lockout).
     :raises WeakPassword:
@@ -358,28 +325,6 @@ def change_password(
     user.last_totp_step = step
     user.failed_login_count = 0
     close_all_sessions(session, user.id)
+    audit.record(session, action=AuditAction.STAFF_PASSWORD_CHANGED, now=now, actor_user_id=user.id)
     session.flush()
-    return keypair
-
-
-__all__ = [
-    "AccountLocked",
-    "InvitationInvalid",
-    "PasswordsDiffer",
-    "SignInFailed",
-    "StaffContext",
-    "StaffSessionExpired",
-    "WrongPassphrase",
-    "accept_invitation",
-    "change_password",
-    "check_credentials",
-    "close_all_sessions",
-    "close_session",
-    "count_failure_for",
-    "find_invitation",
-    "open_session",
-    "prosecutor_keypair",
-    "resume_session",
-    "totp_step",
-    "unwrap_staff_key",
-]
+    return start_session(session, user, keypair, now=now, limits=limits)

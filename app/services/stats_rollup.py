@@ -1,8 +1,9 @@
 """The statistics roll-up: one row of figures per desk and month of receipt, exact and current.
 
 Every change that can move a figure (a tip submitted, its status, acknowledgement, feedback,
-closing or feedback deadline, an outcome added or removed, a purge) calls :func:`mark` for the
-tip's desk and month in the same transaction. That bumps the row's ``version``; the figures
+closing or feedback deadline, an outcome added or removed, a purge) marks the tip's desk and
+month in the same transaction, through :func:`app.services.tips.touch` (the one caller of
+:func:`mark` besides :func:`mark_every_desk_month`). That bumps the row's ``version``; the figures
 are those of ``computed_version``. :func:`current_figures` recomputes the rows whose versions
 differ from their tips alone (an index range of ``(desk_id, received_on)``), stores them only
 if no mark arrived meanwhile (compare-and-set on ``version``), and returns every row in scope.
@@ -78,11 +79,6 @@ def mark(session: Session, desk_id: int, received_on: date) -> None:
             index_elements=["desk_id", "month"], set_={"version": StatsRollup.version + 1}
         )
     )
-
-
-def mark_tip(session: Session, tip: Tip) -> None:
-    """:func:`mark` for the tip's desk and month of receipt."""
-    mark(session, tip.desk_id, tip.received_on)
 
 
 def mark_every_desk_month(session: Session) -> int:

@@ -8,6 +8,7 @@ under a random key that lives in the tipster's cookie (neither half alone reveal
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import nacl.utils
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError
+from app.errors import InvalidInput, NotPermitted, NotSignedIn
 from app.models import (
     Author,
     DeskStatusText,
@@ -30,15 +31,15 @@ from app.models import (
     TipsterSession,
     TipsterStatus,
 )
+from app.services import tips
 from app.services.custody import CustodyBroken, new_custody, open_custody, split_cookie
-from app.services.intake import next_activity_seq
+from app.services.intake import add_uploaded_file
 from app.services.objects import ObjectBatch, read_metadata, read_small_object
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, lookup_digest, parse_code, tipster_keypair
-from crypto.datakeys import open_data_key
 from crypto.errors import InvalidCode
-from crypto.ids import id_from_str
 from crypto.keys import KeyPair, keypair_from_secret
+from crypto.metadata import message_metadata
 
 TIPSTER_STATUS_OF = {
     TipStatus.RECEIVED: TipsterStatus.RECEIVED,
@@ -62,8 +63,7 @@ DEFAULT_STATUS_TEXTS = {
 }
 
 
-class CodeNotRecognised(DomainError):
-    status_code = 403
+class CodeNotRecognised(NotPermitted):
     code = "code_not_recognised"
 
     def __init__(self) -> None:
@@ -73,8 +73,7 @@ class CodeNotRecognised(DomainError):
         )
 
 
-class TipsterSessionExpired(DomainError):
-    status_code = 401
+class TipsterSessionExpired(NotSignedIn):
     code = "session_expired"
 
     def __init__(self) -> None:
@@ -194,13 +193,6 @@ def end_session(session: Session, cookie: str | None) -> None:
     session.execute(delete(TipsterSession).where(TipsterSession.session_digest == digest))
 
 
-def purge_expired_sessions(session: Session, *, now: datetime) -> int:
-    expired = session.scalars(select(TipsterSession).where(TipsterSession.expires_at <= now)).all()
-    for row in expired:
-        session.delete(row)
-    return len(expired)
-
-
 def thread_key(session: Session, access: TipsterAccess) -> bytes:
     """Open the tip's thread data key with the tipster's key (checking binding and commitment).
 
@@ -215,12 +207,12 @@ def thread_key(session: Session, access: TipsterAccess) -> bytes:
     )
     if sealed is None:
         raise TipsterSessionExpired()
-    return open_data_key(
+    return tips.open_sealed_key(
         sealed,
-        tip_id=id_from_str(access.tip.id),
+        tip_id=access.tip.id,
+        scope=Scope.THREAD,
+        commitment=access.tip.thread_commitment,
         keypair=access.keypair,
-        scope=Scope.THREAD.value,
-        expected_commitment=access.tip.thread_commitment,
     )
 
 
@@ -278,19 +270,49 @@ def read_thread(
     return TipsterThread(coarse, text, access.tip.received_on, entries)
 
 
-def followup_batch(session: Session, blob_store: BlobStore, access: TipsterAccess) -> ObjectBatch:
-    """A batch for the tipster's follow-up message and files, under the tip's thread key."""
-    return ObjectBatch(blob_store, access.tip.id, {Scope.THREAD: thread_key(session, access)})
+class MessageRejected(InvalidInput):
+    """A follow-up the tipster must change before it can be sent (nothing of it is kept)."""
+
+    code = "message_rejected"
 
 
-def commit_followup(
-    session: Session, batch: ObjectBatch, access: TipsterAccess, *, today: date
-) -> None:
-    """Add the follow-up's rows and mark the tip as having new activity."""
-    batch.rows(session, author=Author.TIPSTER, today=today)
-    access.tip.last_activity_on = today
-    access.tip.activity_seq = next_activity_seq(session)
-    session.flush()
+class FollowUp:
+    """A tipster's follow-up being received: a message and files, under the thread key.
+
+    Files are encrypted as they stream in (:meth:`add_file`); :meth:`complete` adds the
+    message and the rows, all or nothing. On any failure the caller calls :meth:`abort`,
+    which removes every blob written.
+
+    :raises TipsterSessionExpired: the tipster's sealed thread key is gone (a burnt code).
+    """
+
+    def __init__(self, session: Session, blob_store: BlobStore, access: TipsterAccess) -> None:
+        self.access = access
+        self.batch = ObjectBatch(
+            blob_store, access.tip.id, {Scope.THREAD: thread_key(session, access)}
+        )
+
+    def add_file(self, filename: str, content_type: str, chunks: Iterable[bytes]) -> None:
+        add_uploaded_file(self.batch, filename=filename, content_type=content_type, chunks=chunks)
+
+    def complete(self, session: Session, *, text: str, file_count: int, today: date) -> None:
+        """Add the message (if any) and the follow-up's rows; the tip has new activity.
+
+        :raises MessageRejected: too long, or neither a message nor a file.
+        """
+        text = text.strip()
+        if len(text) > tips.MAX_MESSAGE_CHARS:
+            raise MessageRejected(
+                f"Please shorten your message to at most {tips.MAX_MESSAGE_CHARS} characters."
+            )
+        if not (text or file_count):
+            raise MessageRejected("Your message is empty. Write something or attach a file.")
+        if text:
+            self.batch.add(Scope.THREAD, ObjectKind.MESSAGE, message_metadata(text))
+        tips.add_batch(session, self.access.tip, self.batch, author=Author.TIPSTER, today=today)
+
+    def abort(self) -> None:
+        self.batch.discard()
 
 
 def burn_code(session: Session, access: TipsterAccess) -> None:

@@ -14,20 +14,18 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput
 from app.models import (
-    Desk,
     DeskMembership,
-    StaffRole,
     StaffUser,
     TagKind,
     Tip,
-    TipState,
     TipStatus,
     TipTag,
 )
-from app.services import audit, stats_rollup
-from app.services.deadlines import acknowledgement_due, feedback_due
+from app.services import audit, tips
+from app.services.audit import AuditAction
+from app.services.deadlines import feedback_due
 from app.services.report_form import COMMODITIES, PLATFORM_TYPES, SPECIES_GROUPS, Choice
 
 MAX_REASON_CHARS = 1000
@@ -79,13 +77,6 @@ class ClosingOutcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class TipNotOnYourDesks(NotFound):
-    """Also raised for a tip that does not exist: the answer never says which."""
-
-    def __init__(self) -> None:
-        super().__init__("There is no tip with this reference on your desks.")
-
-
 class StatusChangeNotAllowed(InvalidInput):
     def __init__(self, current: TipStatus, wanted: TipStatus) -> None:
         super().__init__(
@@ -94,56 +85,13 @@ class StatusChangeNotAllowed(InvalidInput):
         )
 
 
-def next_due(tip: Tip) -> date | None:
-    """The earliest legal deadline still open on the tip, or None (what ``next_due_on`` holds)."""
-    if tip.state is not TipState.SUBMITTED or tip.status is TipStatus.CLOSED:
-        return None
-    if tip.acknowledged_on is None:
-        return tip.ack_due_on
-    if tip.feedback_given_on is None:
-        return tip.feedback_due_on
-    return None
-
-
-def set_initial_deadlines(tip: Tip, desk: Desk, today: date) -> None:
-    """Deadlines of a tip received today; acknowledged at once if the desk says so.
-
-    The automatic acknowledgement is not audited: an audit event carries a time of day, and a
-    tipster's submission must leave only its day (DESIGN §2.3). ``acknowledged_on`` records it.
-    """
-    tip.status = TipStatus.RECEIVED
-    tip.ack_due_on = acknowledgement_due(today)
-    tip.acknowledged_on = None
-    if desk.auto_acknowledge:
-        tip.status = TipStatus.ACKNOWLEDGED
-        tip.acknowledged_on = today
-    tip.feedback_due_on = feedback_due(today, tip.acknowledged_on, extended=False)
-    tip.next_due_on = next_due(tip)
-
-
-def tip_for_staff(session: Session, user: StaffUser, tip_id: str) -> Tip:
-    """A submitted tip of one of the user's desks.
-
-    :raises TipNotOnYourDesks: no such tip, a draft, or another desk's tip (same answer).
-    """
-    if user.role is StaffRole.ADMIN or len(tip_id) != 36:
-        raise TipNotOnYourDesks()
-    tip = session.scalar(
-        select(Tip)
-        .join(DeskMembership, DeskMembership.desk_id == Tip.desk_id)
-        .where(
-            Tip.id == tip_id,
-            Tip.state == TipState.SUBMITTED,
-            DeskMembership.user_id == user.id,
-        )
-    )
-    if tip is None:
-        raise TipNotOnYourDesks()
-    return tip
-
-
 def _record(
-    session: Session, tip: Tip, actor: StaffUser, action: str, now: datetime, **details: object
+    session: Session,
+    tip: Tip,
+    actor: StaffUser,
+    action: AuditAction,
+    now: datetime,
+    **details: object,
 ) -> None:
     audit.record(
         session, action=action, now=now, actor_user_id=actor.id, tip_id=tip.id, details=details
@@ -187,13 +135,12 @@ def change_status(
         tip.closed_on = None
         tip.outcome = None
     tip.status = status
-    tip.next_due_on = next_due(tip)
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.WORKFLOW, today=now.date())
     _record(
         session,
         tip,
         actor,
-        "tip.status_changed",
+        AuditAction.TIP_STATUS_CHANGED,
         now,
         **{"from": previous.value, "to": status.value, "outcome": tip.outcome},
     )
@@ -224,7 +171,9 @@ def assign(
         raise InvalidInput("Only an enabled member of the tip's desk can be assigned.")
     previous = tip.assignee_id
     tip.assignee_id = assignee_id
-    _record(session, tip, actor, "tip.assigned", now, **{"from": previous, "to": assignee_id})
+    _record(
+        session, tip, actor, AuditAction.TIP_ASSIGNED, now, **{"from": previous, "to": assignee_id}
+    )
     session.flush()
 
 
@@ -238,7 +187,14 @@ def set_priority(
         return
     previous = tip.priority
     tip.priority = priority
-    _record(session, tip, actor, "tip.priority_changed", now, **{"from": previous, "to": priority})
+    _record(
+        session,
+        tip,
+        actor,
+        AuditAction.TIP_PRIORITY_CHANGED,
+        now,
+        **{"from": previous, "to": priority},
+    )
     session.flush()
 
 
@@ -280,7 +236,9 @@ def set_tags(
             )
             removed.append(f"{kind.value}:{value}")
     if added or removed:
-        _record(session, tip, actor, "tip.tags_changed", now, added=added, removed=removed)
+        _record(
+            session, tip, actor, AuditAction.TIP_TAGS_CHANGED, now, added=added, removed=removed
+        )
     session.flush()
 
 
@@ -304,25 +262,14 @@ def extend_feedback_deadline(
         raise InvalidInput("Feedback was already given; there is no deadline to extend.")
     tip.feedback_extended_reason = reason
     tip.feedback_due_on = feedback_due(tip.received_on, tip.acknowledged_on, extended=True)
-    tip.next_due_on = next_due(tip)
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.WORKFLOW, today=now.date())
     _record(
         session,
         tip,
         actor,
-        "tip.feedback_extended",
+        AuditAction.TIP_FEEDBACK_EXTENDED,
         now,
         feedback_due_on=tip.feedback_due_on.isoformat(),
     )
     session.flush()
     return tip.feedback_due_on
-
-
-def staff_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(wanted))
-    )
-    return {user_id: name for user_id, name in rows}

@@ -15,13 +15,13 @@ from flask_babel import get_locale
 from app.context import get_config, get_db
 from app.errors import DomainError, InvalidInput
 from app.models import StaffRole, TipsterStatus
-from app.services import administration, audit_log, desk_settings, desks, staff
+from app.services import access, administration, audit_log, desk_settings, desks, staff
 from app.services.tipster import DEFAULT_STATUS_TEXTS
 from app.web.board import csv_response, render_statistics
+from app.web.errors import form_refusal_status
 from app.web.staff_auth import current_staff, staff_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-ADMIN = StaffRole.ADMIN
 
 
 def guidance_for_form(desk_id: int) -> str | None:
@@ -49,7 +49,7 @@ def _day(name: str) -> date | None:
 
 
 @bp.get("/")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def index() -> ResponseReturnValue:
     return render_template("admin/index.html")
 
@@ -58,13 +58,13 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/desks")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_list() -> ResponseReturnValue:
     return render_template("admin/desks.html", desks=desks.list_desks(get_db()), error=None)
 
 
 @bp.post("/desks")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_create() -> ResponseReturnValue:
     session = get_db()
     try:
@@ -79,10 +79,10 @@ def desk_create() -> ResponseReturnValue:
             now=now(),
         )
     except DomainError as error:
-        session.rollback()
+        status = form_refusal_status(error)
         return render_template(
             "admin/desks.html", desks=desks.list_desks(session), error=error.message
-        ), 422
+        ), status
     return redirect(url_for("admin.desk_edit", slug=desk.slug), code=303)
 
 
@@ -103,7 +103,7 @@ def _render_desk(slug: str, error: str | None = None, status: int = 200) -> Resp
         candidates=[
             user
             for user in staff.list_staff_users(session)
-            if user.role is not ADMIN
+            if user.role not in access.ADMINS
             and not user.disabled
             and all(m.user_id != user.id for m in desk.memberships)
         ],
@@ -111,7 +111,7 @@ def _render_desk(slug: str, error: str | None = None, status: int = 200) -> Resp
 
 
 @bp.get("/desks/<slug>")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_edit(slug: str) -> ResponseReturnValue:
     return _render_desk(slug)
 
@@ -123,13 +123,12 @@ def _desk_change(slug: str, apply: Callable[[], None]) -> ResponseReturnValue:
     try:
         apply()
     except DomainError as error:
-        session.rollback()
-        return _render_desk(slug, error.message, 422)
+        return _render_desk(slug, error.message, form_refusal_status(error))
     return redirect(url_for("admin.desk_edit", slug=slug), code=303)
 
 
 @bp.post("/desks/<slug>")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_update(slug: str) -> ResponseReturnValue:
     def apply() -> None:
         try:
@@ -152,7 +151,7 @@ def desk_update(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/status-text")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_status_text(slug: str) -> ResponseReturnValue:
     def apply() -> None:
         try:
@@ -173,7 +172,7 @@ def desk_status_text(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/guidance")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_guidance_edit(slug: str) -> ResponseReturnValue:
     def apply() -> None:
         desk_settings.set_guidance(
@@ -189,11 +188,11 @@ def desk_guidance_edit(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/recovery-keys")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_recovery_key(slug: str) -> ResponseReturnValue:
     def apply() -> None:
         # Pasted rather than uploaded: this app refuses file parts outside the tip forms, so
-        # that no upload is ever spooled to disk (app.web.requests).
+        # that no upload is ever spooled to disk (app.web.upload.no_spool_request).
         administration.add_recovery_key(
             get_db(),
             current_staff().user,
@@ -207,7 +206,7 @@ def desk_recovery_key(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/members")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_member_add(slug: str) -> ResponseReturnValue:
     def apply() -> None:
         staff.join_desk(
@@ -222,7 +221,7 @@ def desk_member_add(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/members/<username>/remove")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def desk_member_remove(slug: str, username: str) -> ResponseReturnValue:
     def apply() -> None:
         # A prosecutor's sealed keys to the desk's tips are deleted with the membership.
@@ -249,13 +248,13 @@ def _render_users(
 
 
 @bp.get("/users")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def user_list() -> ResponseReturnValue:
     return _render_users()
 
 
 @bp.post("/users")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def user_create() -> ResponseReturnValue:
     session = get_db()
     try:
@@ -274,8 +273,7 @@ def user_create() -> ResponseReturnValue:
             now=now(),
         )
     except DomainError as error:
-        session.rollback()
-        return _render_users(error.message, status=422)
+        return _render_users(error.message, status=form_refusal_status(error))
     assert created.invitation_token is not None  # created without a password
     # Shown once: only the token's digest is stored.
     link = url_for("staff.invitation", token=created.invitation_token, _external=True)
@@ -283,14 +281,13 @@ def user_create() -> ResponseReturnValue:
 
 
 @bp.post("/users/<username>/disable")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def user_disable(username: str) -> ResponseReturnValue:
     session = get_db()
     try:
         administration.disable_staff_user(session, current_staff().user, username, now=now())
     except InvalidInput as error:
-        session.rollback()
-        return _render_users(error.message, status=422)
+        return _render_users(error.message, status=form_refusal_status(error))
     return redirect(url_for("admin.user_list"), code=303)
 
 
@@ -298,7 +295,7 @@ def user_disable(username: str) -> ResponseReturnValue:
 
 
 @bp.get("/audit")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def audit_view() -> ResponseReturnValue:
     filters = audit_log.AuditFilter(
         actor=request.args.get("actor") or None,
@@ -307,15 +304,12 @@ def audit_view() -> ResponseReturnValue:
         since=_day("since"),
         until=_day("until"),
     )
-    before = request.args.get("before", "")
-    if before and not before.isdigit():
-        raise InvalidInput("This page link is damaged; go back to the first page.")
-    page = audit_log.audit_page(get_db(), filters, before_id=int(before) if before else None)
+    page = audit_log.audit_page(get_db(), filters, cursor=request.args.get("before"))
     return render_template("admin/audit.html", page=page, filters=filters)
 
 
 @bp.get("/settings")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def settings() -> ResponseReturnValue:
     config = get_config()
     summary = [
@@ -343,12 +337,12 @@ def settings() -> ResponseReturnValue:
 
 
 @bp.get("/stats")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def statistics() -> ResponseReturnValue:
     return render_statistics(None, "admin.statistics_csv")
 
 
 @bp.get("/stats.csv")
-@staff_required(ADMIN)
+@staff_required(access.ADMINS)
 def statistics_csv() -> Response:
     return csv_response(None)

@@ -17,14 +17,21 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.context import get_blob_store, get_config, get_db
-from app.errors import DomainError, InvalidInput
+from app.context import end_read_transaction, get_blob_store, get_config, get_db
+from app.errors import (
+    DomainError,
+    InvalidInput,
+    LengthNeeded,
+    NotPermitted,
+    TooLarge,
+    UnsupportedFormat,
+)
 from app.i18n import SUPPORTED_LOCALES
 from app.models import ObjectKind, Scope
 from app.security import csrf
-from app.services import drafts
-from app.web import request_body
+from app.services import draft_chunks, draft_errors, drafts, upload_plan
 from app.web.api_spec import openapi_document
+from app.web.upload import socket_body as request_body
 from crypto.keys import key_id
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,29 +45,25 @@ BODY_PIECE_BYTES = 1024 * 1024
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
-class UnsupportedMediaType(DomainError):
-    status_code = 415
+class UnsupportedMediaType(UnsupportedFormat):
     code = "unsupported_media_type"
 
 
-class LengthRequired(DomainError):
-    status_code = 411
+class LengthRequired(LengthNeeded):
     code = "length_required"
 
     def __init__(self) -> None:
         super().__init__("Send the request body with a Content-Length header.")
 
 
-class CrossSiteRequest(DomainError):
-    status_code = 403
+class CrossSiteRequest(NotPermitted):
     code = "cross_site_request"
 
     def __init__(self) -> None:
         super().__init__("The tip line's API only answers its own pages.")
 
 
-class BodyTooLarge(DomainError):
-    status_code = 413
+class BodyTooLarge(TooLarge):
     code = "body_too_large"
 
 
@@ -78,7 +81,7 @@ def _today() -> date:
 def _credentials(draft_id: object) -> drafts.DraftCredentials:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise drafts.BadDraftToken()
+        raise draft_errors.BadDraftToken()
     return drafts.DraftCredentials(str(draft_id), token.strip())
 
 
@@ -127,7 +130,7 @@ def _b64_text(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _declared_objects(value: object) -> list[drafts.DeclaredObject]:
+def _declared_objects(value: object) -> list[upload_plan.DeclaredObject]:
     if not isinstance(value, list):
         raise InvalidInput("'objects' must be a list.")
     declared = []
@@ -141,7 +144,7 @@ def _declared_objects(value: object) -> list[drafts.DeclaredObject]:
             raise InvalidInput(
                 "Each object needs a kind (report, body or file) and an integer ciphertext_size."
             )
-        declared.append(drafts.DeclaredObject(ObjectKind(kind), size))
+        declared.append(upload_plan.DeclaredObject(ObjectKind(kind), size))
     return declared
 
 
@@ -165,7 +168,7 @@ def _view_json(view: drafts.DraftView) -> dict[str, Any]:
             }
             for o in view.objects
         ],
-        "limits": {"max_batch_bytes": drafts.MAX_BATCH_BYTES},
+        "limits": {"max_batch_bytes": upload_plan.MAX_BATCH_BYTES},
     }
 
 
@@ -231,8 +234,10 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
     offset = request.args.get("offset", type=int)
     if offset is None:
         raise InvalidInput("Give the chunk's byte offset as ?offset=N.")
-    length = _declared_length(drafts.MAX_BATCH_BYTES, drafts.ChunkTooLarge(drafts.MAX_BATCH_BYTES))
-    stored = drafts.append_chunk(
+    length = _declared_length(
+        upload_plan.MAX_BATCH_BYTES, draft_errors.ChunkTooLarge(upload_plan.MAX_BATCH_BYTES)
+    )
+    stored = draft_chunks.append_chunk(
         get_db(),
         get_blob_store(),
         get_config().secret_key,
@@ -242,6 +247,7 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
         length=length,
         pieces=request_body.body_pieces(request.environ, request.stream, length, BODY_PIECE_BYTES),
         today=_today(),
+        end_reads=end_read_transaction,
     )
     return jsonify(stored=stored)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.drafts import MAX_BATCH_BYTES
+from app.services.upload_plan import MAX_BATCH_BYTES
 
 _UUID = {"type": "string", "format": "uuid"}
 _B64 = {"type": "string", "contentEncoding": "base64"}

@@ -24,17 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.context import get_db
 from app.errors import InvalidInput
-from app.models import OutcomeKind, StaffRole, TagKind, Tip, TipStatus
+from app.models import OutcomeKind, TagKind, Tip, TipStatus
+from app.services import access, casework, stats, workflow
 from app.services import board as board_service
-from app.services import casework, stats, workflow
-from app.services import desks as desk_service
 from app.services.digest import build_digest
-from app.services.inbox import member_desks
+from app.web.errors import form_refusal_status
 from app.web.staff_auth import current_staff, staff_required
 
 bp = Blueprint("board", __name__, url_prefix="/staff/board")
-
-CASE_WORKERS = (StaffRole.OFFICER, StaffRole.PROSECUTOR)
 
 
 def now() -> datetime:
@@ -60,7 +57,7 @@ def _optional_int(name: str) -> int | None:
 
 
 @bp.get("/")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def index() -> ResponseReturnValue:
     user = current_staff().user
     session = get_db()
@@ -72,7 +69,7 @@ def index() -> ResponseReturnValue:
     filters = board_service.BoardFilter(
         view=view, desk_id=_optional_int("desk"), assignee_id=_optional_int("assignee")
     )
-    desk_ids = desk_service.member_desk_ids(session, user.id)
+    desk_ids = access.member_desk_ids(session, user.id)
     page = board_service.board_page(
         session, user.id, today=today, filters=filters, cursor=request.args.get("after")
     )
@@ -86,7 +83,7 @@ def index() -> ResponseReturnValue:
         page=page,
         filters=filters,
         views=list(board_service.BoardView),
-        desks=member_desks(session, user.id),
+        desks=access.member_desks(session, user.id),
         colleagues=sorted(colleagues.items(), key=lambda item: item[1]),
         unassigned=board_service.UNASSIGNED,
         digest=build_digest(session, today, desk_ids),
@@ -95,7 +92,7 @@ def index() -> ResponseReturnValue:
 
 
 def _tip(tip_id: str) -> Tip:
-    return workflow.tip_for_staff(get_db(), current_staff().user, tip_id)
+    return access.staff_tip(get_db(), current_staff().user, tip_id)
 
 
 def _render_tip(tip: Tip, error: str | None = None, status: int = 200) -> ResponseReturnValue:
@@ -122,7 +119,7 @@ def _render_tip(tip: Tip, error: str | None = None, status: int = 200) -> Respon
 
 
 @bp.get("/tips/<tip_id>")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip(tip_id: str) -> ResponseReturnValue:
     return _render_tip(_tip(tip_id))
 
@@ -133,13 +130,13 @@ def _change(tip_id: str, apply: Callable[[Tip], None]) -> ResponseReturnValue:
     try:
         apply(tip)
     except InvalidInput as error:
-        get_db().rollback()
-        return _render_tip(_tip(tip_id), error.message, 422)
+        status = form_refusal_status(error)
+        return _render_tip(_tip(tip_id), error.message, status)
     return redirect(url_for("board.tip", tip_id=tip_id), code=303)
 
 
 @bp.post("/tips/<tip_id>/status")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_status(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         try:
@@ -156,7 +153,7 @@ def tip_status(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/assignee")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_assignee(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         raw = request.form.get("assignee", "")
@@ -170,7 +167,7 @@ def tip_assignee(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/priority")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_priority(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         try:
@@ -183,7 +180,7 @@ def tip_priority(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/tags")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_tags(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         wanted = {kind: request.form.getlist(kind.value) for kind in TagKind}
@@ -193,7 +190,7 @@ def tip_tags(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/extension")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_extension(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         workflow.extend_feedback_deadline(
@@ -204,7 +201,7 @@ def tip_extension(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/preservation")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_preservation(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         casework.add_preservation_request(
@@ -220,7 +217,7 @@ def tip_preservation(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/preservation/<int:request_id>/extend")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_preservation_extend(tip_id: str, request_id: int) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         casework.extend_preservation_request(
@@ -231,7 +228,7 @@ def tip_preservation_extend(tip_id: str, request_id: int) -> ResponseReturnValue
 
 
 @bp.post("/tips/<tip_id>/outcomes")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_outcome(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         try:
@@ -257,7 +254,7 @@ def tip_outcome(tip_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tips/<tip_id>/outcomes/<int:outcome_id>/remove")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def tip_outcome_remove(tip_id: str, outcome_id: int) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
         casework.remove_outcome(get_db(), tip, current_staff().user, outcome_id, now=now())
@@ -303,13 +300,13 @@ def csv_response(desk_ids: list[int] | None) -> Response:
 
 
 @bp.get("/stats")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def statistics() -> ResponseReturnValue:
-    desk_ids = sorted(desk_service.member_desk_ids(get_db(), current_staff().user.id))
+    desk_ids = sorted(access.member_desk_ids(get_db(), current_staff().user.id))
     return render_statistics(desk_ids, "board.statistics_csv")
 
 
 @bp.get("/stats.csv")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def statistics_csv() -> Response:
-    return csv_response(sorted(desk_service.member_desk_ids(get_db(), current_staff().user.id)))
+    return csv_response(sorted(access.member_desk_ids(get_db(), current_staff().user.id)))

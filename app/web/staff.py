@@ -23,16 +23,16 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.context import get_blob_store, get_config, get_db
-from app.errors import DomainError
+from app.errors import DomainError, InvalidInput
 from app.models import ObjectKind, Scope, StaffRole, StaffUser, TipStatus
 from app.security import csrf, limiter
-from app.services import audit, casefile, inbox, key_grants
+from app.services import access, casefile, inbox, key_grants
 from app.services import staff_auth as auth
 from app.services.report_form import REPORT_FIELDS
+from app.web.errors import form_refusal_status, refusal_status
 from app.web.forms import (
     EmptyForm,
     InvitationForm,
@@ -50,12 +50,8 @@ from app.web.staff_auth import (
     set_session_cookie,
     staff_required,
 )
-from crypto.keys import KeyPair
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-READERS = (StaffRole.PROSECUTOR,)
-CASE_WORKERS = (StaffRole.PROSECUTOR, StaffRole.OFFICER)
 
 
 # Links to other staff areas, shown in the menu when their blueprint is registered.
@@ -93,18 +89,6 @@ def _home_for(user: StaffUser) -> str:
     return url_for("staff.inbox_view")
 
 
-def _start_session(session: Session, user: StaffUser, keypair: KeyPair | None) -> str:
-    idle, max_lifetime = session_limits()
-    moment = now()
-    cookie = auth.open_session(
-        session, user, keypair=keypair, now=moment, idle=idle, max_lifetime=max_lifetime
-    )
-    if keypair is not None:
-        key_grants.grant_waiting_colleagues(session, user, keypair, now=moment)
-    audit.record(session, action="staff.signed_in", now=moment, actor_user_id=user.id)
-    return cookie
-
-
 def _login_page(form: StaffLoginForm, error: str | None = None, status: int = 200) -> Any:
     return render_template("staff/login.html", form=form, error=error), status
 
@@ -124,35 +108,28 @@ def _login_rate_key() -> str:
 def login_submit() -> ResponseReturnValue:
     form = StaffLoginForm()
     session = get_db()
-    config = get_config()
-    moment = now()
-    if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            auth.count_failure_for(session, form.username.data or "", moment)
-            session.commit()
-            return _login_page(
-                form, "This form expired or was not sent from this site. Please sign in again.", 400
-            )
-        return _login_page(form, "Please fill in your user name, password and one-time code.", 400)
-    password = form.password.data or ""
     try:
-        user = auth.check_credentials(
+        if not form.validate_on_submit():
+            if form.csrf_token.errors:
+                auth.refuse_forged_sign_in(session, form.username.data or "", now())
+            return _login_page(
+                form, "Please fill in your user name, password and one-time code.", 400
+            )
+        signed_in = auth.sign_in(
             session,
             username=form.username.data or "",
-            password=password,
+            password=form.password.data or "",
             totp_code=form.totp.data or "",
-            now=moment,
-            kdf=config.staff_kdf,
+            previous_cookie=request.cookies.get(SESSION_COOKIE),
+            now=now(),
+            kdf=get_config().staff_kdf,
+            limits=session_limits(),
         )
-    except (auth.SignInFailed, auth.AccountLocked) as error:
-        session.commit()  # the failed attempt counts toward lockout even though we refuse
+    except DomainError as refused:
         form.password.data = ""
-        return _login_page(form, error.message, error.status_code)
-    keypair = auth.prosecutor_keypair(session, user, password, kdf=config.staff_kdf, now=moment)
-    auth.close_session(session, request.cookies.get(SESSION_COOKIE))  # never reuse one
-    cookie = _start_session(session, user, keypair)
-    response = redirect(safe_next(request.args.get("next"), _home_for(user)), code=303)
-    set_session_cookie(response, cookie)
+        return _login_page(form, refused.message, refusal_status(refused))
+    response = redirect(safe_next(request.args.get("next"), _home_for(signed_in.user)), code=303)
+    set_session_cookie(response, signed_in.cookie)
     return response
 
 
@@ -181,7 +158,7 @@ def invitation(token: str) -> ResponseReturnValue:
             error = "Please fill in every field."
         else:
             try:
-                user, keypair = auth.accept_invitation(
+                signed_in = auth.accept_invitation(
                     session,
                     token,
                     password=form.password.data or "",
@@ -189,14 +166,14 @@ def invitation(token: str) -> ResponseReturnValue:
                     totp_code=form.totp.data or "",
                     now=moment,
                     kdf=config.staff_kdf,
+                    limits=session_limits(),
                 )
             except DomainError as failure:
-                session.commit()  # a wrong code counts toward lockout
+                refusal_status(failure)  # a wrong code counts toward lockout
                 error = failure.message
             else:
-                cookie = _start_session(session, user, keypair)
-                response = redirect(_home_for(user), code=303)
-                set_session_cookie(response, cookie)
+                response = redirect(_home_for(signed_in.user), code=303)
+                set_session_cookie(response, signed_in.cookie)
                 return response
     return render_template(
         "staff/invitation.html",
@@ -216,7 +193,7 @@ def _totp_uri(user: StaffUser) -> str:
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@staff_required(StaffRole.ADMIN, StaffRole.PROSECUTOR, StaffRole.OFFICER)
+@staff_required(access.EVERY_ROLE)
 def account() -> ResponseReturnValue:
     context = current_staff()
     form = PasswordChangeForm()
@@ -227,7 +204,7 @@ def account() -> ResponseReturnValue:
             error = "Please fill in every field."
         else:
             try:
-                keypair = auth.change_password(
+                cookie = auth.change_password(
                     session,
                     context.user,
                     current=form.current.data or "",
@@ -236,18 +213,12 @@ def account() -> ResponseReturnValue:
                     totp_code=form.totp.data or "",
                     now=now(),
                     kdf=get_config().staff_kdf,
+                    limits=session_limits(),
                 )
             except DomainError as failure:
-                session.commit()  # a wrong password or code counts toward lockout
+                refusal_status(failure)  # a wrong password or code counts toward lockout
                 error = failure.message
             else:
-                audit.record(
-                    session,
-                    action="staff.password_changed",
-                    now=now(),
-                    actor_user_id=context.user.id,
-                )
-                cookie = _start_session(session, context.user, keypair)
                 response = redirect(url_for("staff.account", changed=1), code=303)
                 set_session_cookie(response, cookie)
                 return response
@@ -279,13 +250,13 @@ def _inbox_filter(desk_ids: set[int]) -> inbox.InboxFilter:
 
 
 @bp.get("/")
-@staff_required(*CASE_WORKERS)
+@staff_required(access.CASE_WORKERS)
 def inbox_view() -> ResponseReturnValue:
     context = current_staff()
     session = get_db()
     if context.keypair is not None:  # every visit is a chance to let waiting colleagues in
         key_grants.grant_waiting_colleagues(session, context.user, context.keypair, now=now())
-    desks = inbox.member_desks(session, context.user.id)
+    desks = access.member_desks(session, context.user.id)
     filters = _inbox_filter({desk.id for desk in desks})
     page = inbox.inbox_page(
         session, context.user.id, filters=filters, cursor=request.args.get("after")
@@ -346,7 +317,7 @@ def _render_tip(
 
 
 @bp.get("/tips/<tip_id>")
-@staff_required(*READERS)
+@staff_required(access.READERS)
 def tip_view(tip_id: str) -> ResponseReturnValue:
     return _render_tip(_open(tip_id))
 
@@ -356,7 +327,8 @@ def _add_text(tip_id: str, scope: Scope, which: str) -> ResponseReturnValue:
     form = StaffTextForm()
     text = form.text.data or ""
     if not form.validate_on_submit():
-        return _tip_error(opened, which, text, "The form expired; your text is below, send again.")
+        expired = InvalidInput("The form expired; your text is below, send again.")
+        return _tip_error(opened, which, text, expired)
     try:
         casefile.add_staff_text(
             get_db(),
@@ -368,33 +340,34 @@ def _add_text(tip_id: str, scope: Scope, which: str) -> ResponseReturnValue:
             now=now(),
         )
     except DomainError as failure:
-        return _tip_error(opened, which, text, failure.message)
+        return _tip_error(opened, which, text, failure)
     inbox.mark_read(get_db(), current_staff().user.id, opened.tip)
     return redirect(url_for("staff.tip_view", tip_id=tip_id, sent=which) + f"#{which}", code=303)
 
 
 def _tip_error(
-    opened: casefile.OpenedTip, which: str, text: str, message: str
+    opened: casefile.OpenedTip, which: str, text: str, failure: DomainError
 ) -> ResponseReturnValue:
     """Show the tip again with the error beside the form and the text kept (nothing lost)."""
+    status = form_refusal_status(failure)
     texts = {"reply_text": text} if which == "reply" else {"note_text": text}
-    return _render_tip(opened, error=message, error_for=which, status=422, **texts)
+    return _render_tip(opened, error=failure.message, error_for=which, status=status, **texts)
 
 
 @bp.post("/tips/<tip_id>/reply")
-@staff_required(*READERS)
+@staff_required(access.READERS)
 def tip_reply(tip_id: str) -> ResponseReturnValue:
     return _add_text(tip_id, Scope.THREAD, "reply")
 
 
 @bp.post("/tips/<tip_id>/notes")
-@staff_required(*READERS)
+@staff_required(access.READERS)
 def tip_note(tip_id: str) -> ResponseReturnValue:
     return _add_text(tip_id, Scope.INTERNAL, "note")
 
 
 @bp.post("/tips/<tip_id>/unread")
-@staff_required(*READERS)
+@staff_required(access.READERS)
 def tip_mark_unread(tip_id: str) -> ResponseReturnValue:
     opened = _open(tip_id)
     if not EmptyForm().validate_on_submit():
@@ -417,7 +390,7 @@ def attachment_disposition(name: str) -> str:
 
 
 @bp.get("/tips/<tip_id>/files/<object_id>")
-@staff_required(*READERS)
+@staff_required(access.READERS)
 def tip_download(tip_id: str, object_id: str) -> BaseResponse:
     opened = _open(tip_id)
     metadata, body = casefile.file_download(
@@ -441,6 +414,6 @@ def tip_download(tip_id: str, object_id: str) -> BaseResponse:
 
 
 @bp.get("/home")
-@staff_required(StaffRole.ADMIN, StaffRole.PROSECUTOR, StaffRole.OFFICER)
+@staff_required(access.EVERY_ROLE)
 def home() -> BaseResponse:
     return redirect(_home_for(current_staff().user), code=303)

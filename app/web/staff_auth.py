@@ -1,15 +1,15 @@
 """Who is signed in on a staff page, and which roles may see it.
 
-``@staff_required(StaffRole.PROSECUTOR)`` resumes the session from its cookie (the cookie also
-carries the key that opens the prosecutor's key custody blob), refuses other roles with 403,
-and makes the member available to the view through :func:`current_staff`. The unwrapped key
-lives in ``g`` for one request and is gone with it.
+``@staff_required(access.READERS)`` resumes the session from its cookie (the cookie also
+carries the key that opens the prosecutor's key custody blob), refuses other roles with
+:class:`app.services.access.RoleNotAllowed`, and makes the member available to the view through
+:func:`current_staff`. The unwrapped key lives in ``g`` for one request and is gone with it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -18,63 +18,48 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.context import get_config, get_db
-from app.errors import DomainError
 from app.models import StaffRole
-from app.services import staff_auth as auth
-from app.services.staff_auth import StaffContext
+from app.services import access
+from app.services import staff_sessions as sessions
+from app.services.staff_sessions import SessionLimits, StaffContext
+from app.web.cookies import clear_cookie, set_cookie
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=ResponseReturnValue)
 
 SESSION_COOKIE = "tipline_staff"
-
-
-class StaffForbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
-
-    def __init__(self) -> None:
-        super().__init__("Your role does not give access to this page.")
+COOKIE_PATH = "/"
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def session_limits() -> tuple[timedelta, timedelta]:
-    """(idle timeout, absolute lifetime) of a staff session."""
+def session_limits() -> SessionLimits:
+    """The idle timeout and absolute lifetime of a staff session."""
     config = get_config()
-    return (
-        timedelta(minutes=config.staff_session_idle_minutes),
-        timedelta(hours=config.staff_session_max_hours),
+    return SessionLimits(
+        idle=timedelta(minutes=config.staff_session_idle_minutes),
+        max_lifetime=timedelta(hours=config.staff_session_max_hours),
     )
 
 
 def set_session_cookie(response: BaseResponse, value: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        httponly=True,
-        samesite="Strict",
-        secure=get_config().secure_cookies,
-        path="/",
-    )
+    set_cookie(response, SESSION_COOKIE, value, path=COOKIE_PATH)
 
 
 def clear_session_cookie(response: BaseResponse) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", samesite="Strict", secure=get_config().secure_cookies
-    )
+    clear_cookie(response, SESSION_COOKIE, path=COOKIE_PATH)
 
 
 def _resume() -> StaffContext:
-    idle, max_lifetime = session_limits()
-    return auth.resume_session(
+    limits = session_limits()
+    return sessions.resume_session(
         get_db(),
         request.cookies.get(SESSION_COOKIE),
         now=now(),
-        idle=idle,
-        max_lifetime=max_lifetime,
+        idle=limits.idle,
+        max_lifetime=limits.max_lifetime,
     )
 
 
@@ -91,8 +76,12 @@ def _login_redirect() -> BaseResponse:
     return response
 
 
-def staff_required(*roles: StaffRole) -> Callable[[Callable[P, R]], Callable[P, R | BaseResponse]]:
-    """Let signed-in members with one of ``roles`` through; others go to sign-in or get 403."""
+def staff_required(
+    roles: Collection[StaffRole],
+) -> Callable[[Callable[P, R]], Callable[P, R | BaseResponse]]:
+    """Let signed-in members with one of ``roles`` (a set from :mod:`app.services.access`)
+    through; others go to sign-in, or are refused (:class:`~app.services.access.RoleNotAllowed`).
+    """
     allowed = frozenset(roles)
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
@@ -100,10 +89,9 @@ def staff_required(*roles: StaffRole) -> Callable[[Callable[P, R]], Callable[P, 
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
             try:
                 context = _resume()
-            except auth.StaffSessionExpired:
+            except sessions.StaffSessionExpired:
                 return _login_redirect()
-            if context.user.role not in allowed:
-                raise StaffForbidden()
+            access.require_role(context.user, allowed)
             g.staff = context
             return view(*args, **kwargs)
 

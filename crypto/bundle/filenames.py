@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+from crypto.filenames import base_name
 
 MAX_NAME_BYTES = 200  # below the usual 255-byte limit, leaving room for " (n)"
 FALLBACK_NAME = "file"
-_DROPPED_CATEGORIES = ("Cc", "Cf", "Cs", "Cn")  # controls, bidi/format marks, surrogates
 _WINDOWS_UNSAFE = str.maketrans({c: "_" for c in '<>:"|?*'})
+# Leading dots hide a file; Windows drops trailing dots and spaces without a word.
+_DOTS_AND_SPACES_AROUND = re.compile(r"^[\s.]+|[\s.]+$")
 _WINDOWS_DEVICES = frozenset(
     {"con", "prn", "aux", "nul"}
     | {f"com{i}" for i in range(1, 10)}
@@ -36,17 +40,23 @@ def _truncate(name: str) -> str:
 def sanitise_filename(name: str) -> str:
     """Return a single, harmless path component for an untrusted file name.
 
-    Keeps only the last path component (``/`` or ``\\``), drops control and bidi-format
-    characters, replaces characters Windows forbids, strips leading dots and surrounding
-    spaces and dots, avoids Windows device names, and caps the length at 200 UTF-8 bytes.
+    On top of :func:`crypto.filenames.base_name` (the last ``/`` or ``\\`` component, without
+    control, format, surrogate, private-use or unassigned characters or surrounding
+    whitespace) of the NFC-normalised name: replaces characters Windows forbids, strips leading
+    dots and surrounding spaces and dots, avoids Windows device names, and caps the length at
+    200 UTF-8 bytes, extension kept. ``file`` when nothing is left.
     """
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c) not in _DROPPED_CATEGORIES)
-    name = name.translate(_WINDOWS_UNSAFE).strip(" .")
+    # Each step runs on what the step before left: composing, cutting to length or trimming
+    # can each make what an earlier check passed (a cut can leave "CON").
+    name = unicodedata.normalize("NFC", base_name(name)).translate(_WINDOWS_UNSAFE)
+    name = _trim(_truncate(_trim(name)))
     if name.split(".", 1)[0].casefold() in _WINDOWS_DEVICES:
-        name = "_" + name
-    name = _truncate(name).strip(" .")
+        name = _trim(_truncate("_" + name))
     return name or FALLBACK_NAME
+
+
+def _trim(name: str) -> str:
+    return _DOTS_AND_SPACES_AROUND.sub("", name)
 
 
 class NameAllocator:

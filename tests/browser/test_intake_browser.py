@@ -21,7 +21,7 @@ from sqlalchemy import Table, select
 from app import create_app
 from app.models import Base, EncryptedObject, Tip, TipState
 from app.services import tipster as tipster_service
-from app.services.drafts import MAX_BATCH_BYTES
+from app.services.upload_plan import MAX_BATCH_BYTES
 from crypto.keys import key_id
 from crypto.layout import CHUNK_SIZE, CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES
 from tests.browser.conftest import LiveServer
@@ -328,7 +328,7 @@ def test_through_gunicorn_as_in_production_the_tip_arrives_whole_and_no_plaintex
     served_by_gunicorn: tuple[LiveServer, ReceivingDesk],
     tmp_path: Path,
 ) -> None:
-    # The chunk batches take gunicorn's socket reader (app/web/request_body.py) here; the
+    # The chunk batches take gunicorn's socket reader (app/web/upload/socket_body.py) here; the
     # other browser tests run on Werkzeug's server, which reads them through the WSGI stream.
     server, desk = served_by_gunicorn
     canary = new_canary()

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from app.cli import cli
 from app.db import make_engine, make_session_factory
 from app.instance import init_instance
-from app.services.audit import record
+from app.services.audit import AuditAction, record
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def audit_engine(database_url: str) -> Iterator[Engine]:
     for number in range(5):
         record(
             session,
-            action=f"tip.action{number}",
+            action=list(AuditAction)[number],
             now=start + timedelta(minutes=number),
             tip_id=f"00000000-0000-4000-8000-00000000000{number}",
             details={"n": number},

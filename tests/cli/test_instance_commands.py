@@ -50,6 +50,13 @@ def test_demo_seeds_once_and_keeps_data_when_run_again(env: dict[str, str]) -> N
     assert "kenya" in desks and "KE,TZ,UG" in desks and "2 recipient keys" in desks
 
 
+def test_demo_prints_the_sign_in_address_of_the_port_it_is_given(env: dict[str, str]) -> None:
+    result = run(env, "demo", "--port", "5123")
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:5123/staff/login" in result.output
+    assert ":5000" not in result.output
+
+
 def test_sqlite_instance_uses_wal(env: dict[str, str]) -> None:
     env = {k: v for k, v in env.items() if k != "TIPLINE_DATABASE_URL"}
     assert run(env, "demo").exit_code == 0

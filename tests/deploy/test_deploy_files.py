@@ -14,7 +14,15 @@ def test_gunicorn_config_has_no_access_log_and_matches_tipline_serve() -> None:
     settings = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert settings["accesslog"] is None
     served = gunicorn_options("127.0.0.1", 5000, 4)
-    for name in ("worker_class", "threads", "timeout", "accesslog", "bind", "workers"):
+    for name in (
+        "worker_class",
+        "threads",
+        "timeout",
+        "accesslog",
+        "bind",
+        "workers",
+        "control_socket_disable",
+    ):
         assert settings[name] == served[name], name
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.cli import cli
 from app.instance import init_instance
 from app.models import EncryptedObject, ObjectKind, Scope, Tip, TipState
-from app.services import drafts
+from app.services import drafts, upload_plan
 from app.services.desks import add_recovery_key, create_desk
 from app.services.draft_purge import DraftPurgeReport, purge_expired_drafts
 from app.storage import FileBlobStore
@@ -61,9 +61,9 @@ def open_draft(
         desk_slug=desk_slug,
         lang="en",
         objects=[
-            drafts.DeclaredObject(ObjectKind.REPORT, REPORT_SIZE),
-            drafts.DeclaredObject(ObjectKind.BODY, BODY_SIZE),
-            drafts.DeclaredObject(ObjectKind.FILE, FILE_SIZE),
+            upload_plan.DeclaredObject(ObjectKind.REPORT, REPORT_SIZE),
+            upload_plan.DeclaredObject(ObjectKind.BODY, BODY_SIZE),
+            upload_plan.DeclaredObject(ObjectKind.FILE, FILE_SIZE),
         ],
         pepper=os.urandom(32),
         secret_key=SECRET,

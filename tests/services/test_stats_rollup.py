@@ -22,7 +22,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import InvalidInput
 from app.migrate import downgrade, upgrade
 from app.models import Desk, Outcome, OutcomeKind, StaffUser, StatsRollup, Tip, TipStatus
-from app.services import casework, retention, stats, stats_rollup, workflow
+from app.services import casework, retention, stats, stats_rollup, tips, workflow
 from app.services.desks import add_recovery_key, create_desk
 from app.storage import FileBlobStore
 from crypto.keys import generate_keypair
@@ -39,9 +39,9 @@ def noon(day: date) -> datetime:
 def receive(session: Session, factory: ModelFactory, desk: Desk, today: date) -> Tip:
     """A tip submitted today, with the bookkeeping ``TipIntake.complete`` does."""
     tip = factory.tip(desk=desk, received_on=today, last_activity_on=today)
-    workflow.set_initial_deadlines(tip, desk, today)
+    tips.set_initial_deadlines(tip, desk, today)
     session.flush()
-    stats_rollup.mark_tip(session, tip)
+    tips.touch(session, tip, tips.Change.SUBMITTED, today=today)
     return tip
 
 
@@ -283,7 +283,7 @@ def test_tips_from_before_the_roll_up_are_counted_after_the_migration(database_u
             factory = ModelFactory(session)
             desk = factory.desk()
             tip = factory.tip(desk=desk, received_on=START)
-            workflow.set_initial_deadlines(tip, desk, START)
+            tips.set_initial_deadlines(tip, desk, START)
             session.commit()
         upgrade(database_url)
         with make_session_factory(engine)() as session:

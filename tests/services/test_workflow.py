@@ -10,8 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.models import AuditEvent, DeskMembership, StaffRole, TagKind, Tip, TipStatus
-from app.services import board, casework, stats, stats_rollup, workflow
+from app.models import (
+    AuditEvent,
+    Desk,
+    DeskMembership,
+    StaffRole,
+    StaffUser,
+    TagKind,
+    Tip,
+    TipStatus,
+)
+from app.services import access, board, casework, stats, tips, workflow
 from app.services.audit import verify_chain
 from tests.models.model_factory import ModelFactory
 
@@ -25,19 +34,17 @@ def factory(db_session: Session) -> ModelFactory:
 
 
 def received_tip(factory: ModelFactory, desk_id: int, received_on: date, **values: object) -> Tip:
-    tip = factory.tip(desk=factory.session.get_one(workflow.Desk, desk_id), received_on=received_on)
-    workflow.set_initial_deadlines(tip, tip.desk, received_on)
+    tip = factory.tip(desk=factory.session.get_one(Desk, desk_id), received_on=received_on)
+    tips.set_initial_deadlines(tip, tip.desk, received_on)
     for name, value in values.items():
         setattr(tip, name, value)
-    tip.next_due_on = workflow.next_due(tip)
+    tip.next_due_on = tips.next_due(tip)
     factory.session.flush()
-    stats_rollup.mark_tip(factory.session, tip)  # as intake does
+    tips.touch(factory.session, tip, tips.Change.SUBMITTED, today=received_on)  # as intake does
     return tip
 
 
-def member(
-    factory: ModelFactory, desk_id: int, role: StaffRole = StaffRole.OFFICER
-) -> workflow.StaffUser:
+def member(factory: ModelFactory, desk_id: int, role: StaffRole = StaffRole.OFFICER) -> StaffUser:
     user = factory.staff_user(role=role)
     factory.session.add(DeskMembership(desk_id=desk_id, user_id=user.id, joined_at=NOW))
     factory.session.flush()
@@ -128,8 +135,8 @@ def test_only_desk_members_can_be_assigned_and_tags_come_from_the_lists(
         db_session, tip, officer, {TagKind.COMMODITY: ["horn", "ivory_tusk"]}, now=NOW
     )
     assert workflow.tags_of(db_session, tip.id)[TagKind.COMMODITY] == {"horn", "ivory_tusk"}
-    with pytest.raises(workflow.TipNotOnYourDesks):
-        workflow.tip_for_staff(db_session, outsider, tip.id)
+    with pytest.raises(access.TipNotOnYourDesks):
+        access.staff_tip(db_session, outsider, tip.id)
 
 
 def test_a_preservation_request_lasts_90_days_and_is_extended_once_while_it_runs(
@@ -260,7 +267,7 @@ def test_the_overdue_and_due_this_week_views_on_a_seeded_data_set(
 ) -> None:
     officer = seeded["officer"]
     ids = seeded["tips"]
-    assert isinstance(officer, workflow.StaffUser) and isinstance(ids, dict)
+    assert isinstance(officer, StaffUser) and isinstance(ids, dict)
     assert view(db_session, officer.id, board.BoardView.OVERDUE) == [
         ids["feedback_overdue"],
         ids["ack_overdue"],
@@ -291,7 +298,7 @@ def test_board_pages_follow_each_other_without_gaps_or_repeats(
     db_session: Session, seeded: dict[str, object]
 ) -> None:
     officer = seeded["officer"]
-    assert isinstance(officer, workflow.StaffUser)
+    assert isinstance(officer, StaffUser)
     everything = view(db_session, officer.id, board.BoardView.OPEN)
     seen: list[str] = []
     cursor = None

@@ -17,7 +17,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.services.drafts import MAX_BATCH_BYTES
+from app.services.upload_plan import MAX_BATCH_BYTES
 from crypto.datakeys import SCOPES, commitment, generate_data_key, seal_data_key
 from crypto.ids import id_from_str
 from crypto.keys import key_id

@@ -18,8 +18,9 @@ from app import create_app
 from app.config import BlobStoreKind, Config
 from app.models import EncryptedObject, Tip, TipState
 from app.services import tipster as tipster_service
-from app.services.drafts import MAX_BATCH_BYTES, MAX_REPORT_CIPHERTEXT, draft_token
+from app.services.drafts import draft_token
 from app.services.report_form import MAX_FILES_PER_REQUEST
+from app.services.upload_plan import MAX_BATCH_BYTES, MAX_REPORT_CIPHERTEXT
 from crypto.layout import CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES, ciphertext_length, padded_length
 from tests.support.canary import canary_file, new_canary
 from tests.support.reading import read_tip_as

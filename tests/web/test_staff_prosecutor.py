@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -105,14 +106,20 @@ def test_officers_and_admins_get_403_and_their_sessions_hold_no_key(
     assert len(sessions) == 1 and sessions[0].key_custody_blob is None
 
 
-def test_a_prosecutor_of_another_desk_gets_403(app: Flask, client: FlaskClient) -> None:
+def test_a_prosecutor_of_another_desk_gets_the_same_404_as_for_no_tip(
+    app: Flask, client: FlaskClient
+) -> None:
     kenya = add_desk(app, "kenya", ["KE"])
     add_desk(app, "vietnam", ["VN"])
     stranger = make_staff(app, "victor", StaffRole.PROSECUTOR, ["vietnam"])
     _submit(app, kenya.slug, new_canary())
     sign_in(app, client, stranger)
     assert inbox_tip_ids(client) == []
-    assert client.get(f"/staff/tips/{only_tip_id(app)}").status_code == 403
+    foreign = client.get(f"/staff/tips/{only_tip_id(app)}")
+    missing = client.get(f"/staff/tips/{uuid.uuid4()}")
+    # One answer, so the page never confirms that another desk's tip exists (THREAT_MODEL).
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.text == missing.text
 
 
 def test_reply_reaches_the_tipster_notes_never_do(
@@ -312,7 +319,7 @@ def test_a_late_prosecutor_reads_older_tips_after_a_colleague_signs_in(
     session.execute(delete(DeskMembership).where(DeskMembership.user_id == lena.id))
     session.commit()
     session.close()
-    assert late_client.get(f"/staff/tips/{tip_id}").status_code == 403
+    assert late_client.get(f"/staff/tips/{tip_id}").status_code == 404
     assert _rows(app, SealedKey, SealedKey.key_id == key_id) == []
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from app.web.multipart import Part
+from app.web.upload.multipart_stream import Part
 
 CSRF_FIELD = "csrf_token"
 

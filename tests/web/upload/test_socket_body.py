@@ -1,4 +1,4 @@
-"""Chunk batch bodies read straight from gunicorn's socket (app/web/request_body.py).
+"""Chunk batch bodies read straight from gunicorn's socket (app/web/upload/socket_body.py).
 
 The fast path is checked against gunicorn's real parser on a real socket pair (it must be
 taken with the pinned gunicorn, and a kept-alive connection must parse its next request
@@ -26,7 +26,7 @@ from gunicorn.http.parser import RequestParser
 from gunicorn.http.wsgi import create as gunicorn_environ
 
 from app.cli import cli
-from app.web.request_body import IncompleteBody, _gunicorn_body, body_pieces
+from app.web.upload.socket_body import IncompleteBody, _gunicorn_body, body_pieces
 from crypto.layout import CIPHERTEXT_CHUNK_SIZE, HEADER_BYTES, ciphertext_length
 from tests.support.served import tipline_serve
 
@@ -135,7 +135,7 @@ def test_a_client_that_stalls_mid_body_is_let_go_and_what_came_is_handed_on(
     connection: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, client = connection
-    monkeypatch.setattr("app.web.request_body.STALL_SECONDS", 0.3)
+    monkeypatch.setattr("app.web.upload.socket_body.STALL_SECONDS", 0.3)
     body = os.urandom(MiB)
     client.sendall(request_head(len(body)) + body[:70_000])  # and then nothing, still open
     _, environ = parsed(server)

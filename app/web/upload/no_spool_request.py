@@ -11,8 +11,9 @@ from werkzeug.exceptions import BadRequest
 class NoSpoolRequest(Request):
     """Werkzeug writes file parts of ordinary form parsing to temporary files, in plaintext.
 
-    Tip uploads are stream-parsed by the views that take them (app.web.multipart); anywhere
-    else a file part is refused outright, so no code path can spool one by accident.
+    Tip uploads are stream-parsed by the views that take them
+    (app.web.upload.multipart_stream); anywhere else a file part is refused outright, so no
+    code path can spool one by accident.
     """
 
     max_form_memory_size = 1024 * 1024

@@ -22,15 +22,14 @@ from werkzeug.sansio.multipart import (
     MultipartDecoder,
 )
 
-from app.errors import DomainError
+from app.errors import InvalidInput, TooLarge
 
 READ_SIZE = 1024 * 1024
 MAX_FIELD_BYTES = 256 * 1024
 MAX_PARTS = 500
 
 
-class MalformedUpload(DomainError):
-    status_code = 400
+class MalformedUpload(InvalidInput):
     code = "malformed_upload"
 
     def __init__(self) -> None:
@@ -40,8 +39,7 @@ class MalformedUpload(DomainError):
         )
 
 
-class UploadTooLarge(DomainError):
-    status_code = 413
+class UploadTooLarge(TooLarge):
     code = "upload_too_large"
 
     def __init__(self, limit: int) -> None:

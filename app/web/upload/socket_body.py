@@ -13,7 +13,7 @@ kept-alive connection goes on as if ``wsgi.input`` had been read.
 That relies on parts of gunicorn that are not its documented interface: the
 ``gunicorn.socket`` environ key, ``Body.reader``, ``LengthReader.length`` and ``.unreader``,
 ``Unreader.take_buffered`` and ``unread``. gunicorn is pinned (requirements.lock), and
-tests/web/test_request_body.py fails if the installed version no longer takes this path.
+tests/web/upload/test_socket_body.py fails if the installed version no longer takes this path.
 Anywhere else (Werkzeug's server, the test client, a chunked body, a body the application
 already started reading) the pieces come from the WSGI stream instead.
 """
