@@ -101,10 +101,16 @@ def signed_in_app(url: str, role: StaffRole) -> StaffBench:
     )
     app = create_app(config)
     password = "Page-timing-" + secrets.token_hex(8)
-    today = datetime.now(UTC).date()
     with app.extensions["tipline.sessions"]() as session:
         for slug, country in (("kenya", "KE"), ("vietnam", "VN")):
-            create_desk(session, slug=slug, name=slug, country_codes=[country], today=today)
+            create_desk(
+                session,
+                slug=slug,
+                name=slug,
+                country_codes=[country],
+                now=datetime.now(UTC),
+                actor_id=None,
+            )
         session.flush()
         desk_ids = list(session.scalars(text("SELECT id FROM desks ORDER BY id")))
         created = create_staff_user(
@@ -115,6 +121,7 @@ def signed_in_app(url: str, role: StaffRole) -> StaffBench:
             password=password,
             now=datetime.now(UTC),
             kdf=config.staff_kdf,
+            actor_id=None,
         )
         session.commit()
         secret = created.totp_secret

@@ -14,7 +14,7 @@ from typing import Any
 
 from crypto._encoding import StrictDecodeError, b64decode, b64encode, strict_json_loads
 from crypto.errors import BadKeyFile, PassphraseRequired
-from crypto.keys import KEY_BYTES, KeyPair, keypair_from_secret
+from crypto.keys import KEY_BYTES, KeyPair, key_id, keypair_from_secret
 from crypto.wrapping import (
     DEFAULT_STAFF_MEMLIMIT,
     DEFAULT_STAFF_OPSLIMIT,
@@ -33,6 +33,11 @@ _COMMON_FIELDS = {"format", "v", "key_id", "public_key"}
 _PLAIN_FIELDS = _COMMON_FIELDS | {"secret_key"}
 _WRAPPED_FIELDS = _COMMON_FIELDS | {"wrapped_secret_key", "kdf"}
 _KDF_FIELDS = {"alg", "salt", "opslimit", "memlimit"}
+_SECRET_KEY_ON_SERVER = (
+    "This key file holds its secret key unprotected: never put it on the server. Use a copy "
+    'with only "format", "v", "key_id" and "public_key" (or a passphrase-protected file), '
+    "and keep the secret offline."
+)
 
 
 def dump_key_file(
@@ -128,3 +133,36 @@ def load_key_file(data: bytes, passphrase: bytes | None = None) -> KeyPair:
     if document["key_id"] != keypair.key_id:
         raise BadKeyFile("The key file's key_id does not match its public key.")
     return keypair
+
+
+def read_public_key(data: bytes) -> bytes:
+    """The public key of a key file, for a server that must never hold the secret.
+
+    Accepts a public-only file (``format``, ``v``, ``key_id``, ``public_key``) and a
+    passphrase-protected one (its wrapped secret is neither unwrapped nor kept). Refuses a
+    file with an unprotected secret key, so such a file is never pasted into or copied onto
+    the server, by the web admin or the command line alike.
+
+    :raises BadKeyFile: malformed, a key_id that does not match, or an unprotected secret.
+    """
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise BadKeyFile("The key file is too large to be a Tipline key file.")
+    try:
+        document = strict_json_loads(data)
+    except StrictDecodeError:
+        raise BadKeyFile("The key file is not valid JSON.") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise BadKeyFile("The file is not a Tipline key file.")
+    if "secret_key" in document:
+        raise BadKeyFile(_SECRET_KEY_ON_SERVER)
+    if type(document.get("v")) is not int or document["v"] != VERSION:
+        raise BadKeyFile("The key file is not version 1.")
+    if set(document) not in (_COMMON_FIELDS, _WRAPPED_FIELDS):
+        raise BadKeyFile("The key file has missing or unexpected fields.")
+    try:
+        public_key = b64decode(document["public_key"], length=KEY_BYTES)
+    except StrictDecodeError:
+        raise BadKeyFile("The public key in the key file is not base64 of 32 bytes.") from None
+    if document["key_id"] != key_id(public_key):
+        raise BadKeyFile("The key file's key_id does not match its public key.")
+    return public_key

@@ -11,6 +11,8 @@ from app.cli.common import CommandFailed, load_config, transaction
 from app.models import StaffRole
 from app.services import desks as desk_service
 from app.services import staff as staff_service
+from crypto import keyfile
+from crypto.errors import BadKeyFile
 
 
 @click.group("desks")
@@ -43,7 +45,8 @@ def desks_add_command(
             country_codes=countries,
             is_triage=triage,
             languages=languages,
-            today=datetime.now(UTC).date(),
+            now=datetime.now(UTC),
+            actor_id=None,
         )
         click.echo(f"desk '{desk.slug}' added")
     click.echo("Tips cannot be received until it has a prosecutor or a recovery key.")
@@ -78,6 +81,7 @@ def desks_add_recovery_key_command(slug: str, key_file: Path, label: str) -> Non
             public_key=public_key,
             label=label,
             now=datetime.now(UTC),
+            actor_id=None,
         )
         click.echo(f"recovery key {recovery_key.key_id} added to desk '{slug}'")
 
@@ -127,6 +131,7 @@ def users_add_command(
             password=password,
             now=datetime.now(UTC),
             kdf=config.staff_kdf,
+            actor_id=None,
         )
         if totp_secret_file is not None:
             _write_new_private_file(totp_secret_file, created.totp_secret)
@@ -156,7 +161,7 @@ def users_disable_command(username: str) -> None:
     """Disable USERNAME: no more sign-ins, and new tips are no longer sealed to them."""
     config = load_config()
     with transaction(config) as session:
-        staff_service.disable_staff_user(session, username)
+        staff_service.disable_staff_user(session, username, now=datetime.now(UTC), actor_id=None)
     click.echo(f"staff account '{username}' disabled")
 
 
@@ -190,21 +195,14 @@ def users_leave_command(username: str, slug: str) -> None:
 
 
 def read_public_key(key_file: Path) -> bytes:
-    """The public key of a key file, checked against its key_id (no secret is touched)."""
-    import base64
-    import binascii
-    import json
-
-    from crypto.keys import key_id
-
+    """The public key of a key file (:func:`crypto.keyfile.read_public_key`: a public-only or
+    passphrase-protected file; one with an unprotected secret key is refused)."""
     try:
-        document = json.loads(key_file.read_bytes())
-        public_key = base64.b64decode(document["public_key"], validate=True)
-        if document.get("format") != "tipline-key" or document["key_id"] != key_id(public_key):
-            raise ValueError("key_id mismatch")
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise CommandFailed(f"{key_file} is not a valid Tipline key file") from None
-    return public_key
+        return keyfile.read_public_key(key_file.read_bytes())
+    except BadKeyFile as error:
+        raise CommandFailed(f"{key_file} is not a valid Tipline key file: {error}") from None
+    except OSError as error:
+        raise CommandFailed(f"{key_file} cannot be read: {error.strerror}") from None
 
 
 def _write_new_private_file(path: Path, content: str) -> None:

@@ -31,14 +31,21 @@ def load_config() -> Config:
 
 @contextmanager
 def transaction(config: Config) -> Iterator[Session]:
-    """A session committed when the block succeeds; domain errors become one-line failures."""
+    """The command's one transaction owner: a session committed when the block succeeds.
+
+    A domain error becomes a one-line failure; what the block changed is rolled back, except
+    where the error says its effects must persist (``keep_effects``), which are committed.
+    """
     engine = make_engine(config.database_url)
     session = make_session_factory(engine)()
     try:
         yield session
         session.commit()
     except DomainError as error:
-        session.rollback()
+        if error.keep_effects:
+            session.commit()
+        else:
+            session.rollback()
         raise CommandFailed(error.message) from None
     finally:
         session.close()

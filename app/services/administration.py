@@ -1,13 +1,13 @@
-"""Admin actions that the CLI also offers, here with an audit entry naming the admin.
+"""What the web admin area adds to the desk and account services: the acting admin, an
+invitation instead of a password, and a pasted key file.
 
-Admins manage desks, accounts, memberships and recovery keys; none of it opens a tip.
+The services it calls record the audit events, so the web and the command line leave the same
+ones (:mod:`app.services.audit`). Admins manage desks, accounts, memberships and recovery
+keys; none of it opens a tip.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,13 +16,10 @@ from sqlalchemy.orm import Session
 from app.config import StaffKdf
 from app.errors import InvalidInput
 from app.models import Desk, DeskRecoveryKey, StaffRole, StaffUser
-from app.services import audit
 from app.services import desks as desk_service
 from app.services import staff as staff_service
-from app.services.audit import AuditAction
-from crypto.keys import key_id
-
-MAX_KEY_FILE_BYTES = 4096
+from crypto.errors import BadKeyFile
+from crypto.keyfile import read_public_key
 
 
 def create_desk(
@@ -37,23 +34,16 @@ def create_desk(
     now: datetime,
 ) -> Desk:
     """:raises InvalidInput: / :raises DeskExists: see :func:`app.services.desks.create_desk`."""
-    desk = desk_service.create_desk(
+    return desk_service.create_desk(
         session,
         slug=slug,
         name=name,
         country_codes=country_codes,
         languages=languages,
         is_triage=is_triage,
-        today=now.date(),
-    )
-    audit.record(
-        session,
-        action=AuditAction.DESK_CREATED,
         now=now,
-        actor_user_id=actor.id,
-        details={"desk_id": desk.id, "slug": desk.slug, "triage": is_triage},
+        actor_id=actor.id,
     )
-    return desk
 
 
 def create_staff_user(
@@ -71,7 +61,7 @@ def create_staff_user(
 
     :raises InvalidInput: / :raises Conflict: see :func:`app.services.staff.create_staff_user`.
     """
-    created = staff_service.create_staff_user(
+    return staff_service.create_staff_user(
         session,
         username=username,
         role=role,
@@ -79,52 +69,24 @@ def create_staff_user(
         display_name=display_name or None,
         now=now,
         kdf=kdf,
+        actor_id=actor.id,
     )
-    audit.record(
-        session,
-        action=AuditAction.STAFF_CREATED,
-        now=now,
-        actor_user_id=actor.id,
-        details={"user_id": created.user.id, "role": role.value, "desks": list(desk_slugs)},
-    )
-    return created
 
 
 def disable_staff_user(session: Session, actor: StaffUser, username: str, *, now: datetime) -> None:
     """:raises StaffUserNotFound: / :raises InvalidInput: an admin disabling themself."""
-    user = staff_service.get_staff_user(session, username)
-    if user.id == actor.id:
-        raise InvalidInput("You cannot disable your own account.")
-    staff_service.disable_staff_user(session, username)
-    audit.record(
-        session,
-        action=AuditAction.STAFF_DISABLED,
-        now=now,
-        actor_user_id=actor.id,
-        details={"user_id": user.id},
-    )
+    staff_service.disable_staff_user(session, username, now=now, actor_id=actor.id)
 
 
 def public_key_from_file(data: bytes) -> bytes:
-    """The public key of an uploaded key file; a file that holds a secret key is refused.
+    """The public key of a pasted key file (:func:`crypto.keyfile.read_public_key`).
 
-    :raises InvalidInput: not a Tipline key file, a key_id mismatch, or a secret inside.
+    :raises InvalidInput: not a Tipline key file, a key_id mismatch, or an unprotected secret.
     """
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise InvalidInput("This is not a Tipline public key file (too large).")
     try:
-        document = json.loads(data)
-        if "secret_key" in document or "wrapped_secret_key" in document:
-            raise InvalidInput(
-                "This file holds a secret key: never upload it. Upload a copy with only "
-                '"format", "v", "key_id" and "public_key", and keep the secret offline.'
-            )
-        public_key = base64.b64decode(document["public_key"], validate=True)
-        if document.get("format") != "tipline-key" or document["key_id"] != key_id(public_key):
-            raise ValueError("key_id mismatch")
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidInput("This is not a valid Tipline public key file.") from None
-    return public_key
+        return read_public_key(data)
+    except BadKeyFile as error:
+        raise InvalidInput(str(error)) from None
 
 
 def add_recovery_key(
@@ -132,14 +94,11 @@ def add_recovery_key(
 ) -> DeskRecoveryKey:
     """:raises InvalidInput: / :raises Conflict: / :raises DeskNotFound:"""
     label = " ".join(label.split())[:200] or "recovery"
-    recovery_key = desk_service.add_recovery_key(
-        session, slug=slug, public_key=public_key_from_file(key_file), label=label, now=now
-    )
-    audit.record(
+    return desk_service.add_recovery_key(
         session,
-        action=AuditAction.DESK_RECOVERY_KEY_ADDED,
+        slug=slug,
+        public_key=public_key_from_file(key_file),
+        label=label,
         now=now,
-        actor_user_id=actor.id,
-        details={"desk_id": recovery_key.desk_id, "key_id": recovery_key.key_id},
+        actor_id=actor.id,
     )
-    return recovery_key

@@ -63,14 +63,14 @@ def seed_demo(session: Session, config: Config) -> DemoSeed | None:
     if session.scalar(select(Desk.id).where(Desk.slug == DEMO_DESK)) is not None:
         return None
     now = datetime.now(UTC)
-    today = now.date()
     create_desk(
         session,
         slug=DEMO_DESK,
         name="Kenya — wildlife prosecutions (demo)",
         country_codes=["KE", "TZ", "UG"],
         languages=["en", "sw"],
-        today=today,
+        now=now,
+        actor_id=None,
     )
     create_desk(
         session,
@@ -78,13 +78,16 @@ def seed_demo(session: Session, config: Config) -> DemoSeed | None:
         name="Triage — country not known (demo)",
         country_codes=[],
         is_triage=True,
-        today=today,
+        now=now,
+        actor_id=None,
     )
     recovery = generate_keypair()
     key_file = config.data_dir / RECOVERY_KEY_FILE
     _write_private_file(key_file, dump_key_file(recovery))
     for slug in (DEMO_DESK, TRIAGE_DESK):
-        add_recovery_key(session, slug=slug, public_key=recovery.public_key, label="demo", now=now)
+        add_recovery_key(
+            session, slug=slug, public_key=recovery.public_key, label="demo", now=now, actor_id=None
+        )
 
     accounts = []
     for username, role, desks in (
@@ -101,6 +104,7 @@ def seed_demo(session: Session, config: Config) -> DemoSeed | None:
             password=password,
             now=now,
             kdf=config.staff_kdf,
+            actor_id=None,
         )
         accounts.append(DemoAccount(username, role, password, created.totp_secret))
     return DemoSeed(accounts=accounts, recovery_key_file=key_file)

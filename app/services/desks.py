@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from iso3166 import countries
 from sqlalchemy import select
@@ -21,6 +21,8 @@ from app.models import (
     StaffRole,
     StaffUser,
 )
+from app.services import audit
+from app.services.audit import AuditAction
 from crypto.keys import key_id as compute_key_id
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -66,11 +68,12 @@ def create_desk(
     slug: str,
     name: str,
     country_codes: Sequence[str],
-    today: date,
+    now: datetime,
+    actor_id: int | None,
     is_triage: bool = False,
     languages: Sequence[str] = ("en",),
 ) -> Desk:
-    """Add a desk.
+    """Add a desk (audited; ``actor_id`` None for the command line).
 
     :raises InvalidInput: bad slug, empty name, unknown country, or a second triage desk.
     :raises DeskExists: the slug is taken.
@@ -94,11 +97,18 @@ def create_desk(
         name=name.strip(),
         is_triage=is_triage,
         languages=list(languages),
-        created_on=today,
+        created_on=now.date(),
     )
     desk.jurisdictions = [DeskJurisdiction(country_code=code) for code in codes]
     session.add(desk)
     session.flush()
+    audit.record(
+        session,
+        action=AuditAction.DESK_CREATED,
+        now=now,
+        actor_user_id=actor_id,
+        details={"desk_id": desk.id, "slug": desk.slug, "triage": is_triage},
+    )
     return desk
 
 
@@ -115,9 +125,18 @@ def list_desks(session: Session) -> list[Desk]:
 
 
 def add_recovery_key(
-    session: Session, *, slug: str, public_key: bytes, label: str, now: datetime
+    session: Session,
+    *,
+    slug: str,
+    public_key: bytes,
+    label: str,
+    now: datetime,
+    actor_id: int | None,
 ) -> DeskRecoveryKey:
     """Register an offline recovery key: every tip the desk receives from now on is sealed to it.
+
+    Audited (``actor_id`` None for the command line): whoever holds the key's secret can read
+    every new tip of the desk.
 
     :raises DeskNotFound:
     :raises InvalidInput: the key is not a 32-byte X25519 public key.
@@ -134,6 +153,13 @@ def add_recovery_key(
     )
     session.add(recovery_key)
     session.flush()
+    audit.record(
+        session,
+        action=AuditAction.DESK_RECOVERY_KEY_ADDED,
+        now=now,
+        actor_user_id=actor_id,
+        details={"desk_id": desk.id, "key_id": key_id},
+    )
     return recovery_key
 
 

@@ -54,10 +54,12 @@ def create_staff_user(
     desk_slugs: Sequence[str],
     now: datetime,
     kdf: StaffKdf,
+    actor_id: int | None,
     display_name: str | None = None,
     password: str | None = None,
 ) -> NewStaffUser:
-    """Create an account with a fresh TOTP secret.
+    """Create an account with a fresh TOTP secret (audited; ``actor_id`` None for the
+    command line).
 
     With a password the account is ready at once (and a prosecutor gets a key pair wrapped by
     that password, so tips submitted before their first sign-in are sealed to them too).
@@ -108,6 +110,13 @@ def create_staff_user(
             )
         )
     session.flush()
+    audit.record(
+        session,
+        action=AuditAction.STAFF_CREATED,
+        now=now,
+        actor_user_id=actor_id,
+        details={"user_id": user.id, "role": role.value, "desks": [d.slug for d in desks]},
+    )
     return NewStaffUser(user=user, totp_secret=totp_secret, invitation_token=invitation_token)
 
 
@@ -147,14 +156,28 @@ def list_staff_users(session: Session) -> list[StaffUser]:
     return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
 
 
-def disable_staff_user(session: Session, username: str) -> StaffUser:
+def disable_staff_user(
+    session: Session, username: str, *, now: datetime, actor_id: int | None
+) -> StaffUser:
     """Disable an account: it can no longer sign in and new tips are no longer sealed to it.
 
+    Audited; ``actor_id`` None for the command line. Nobody disables their own account.
+
     :raises StaffUserNotFound:
+    :raises InvalidInput: an admin disabling themself.
     """
     user = get_staff_user(session, username)
+    if user.id == actor_id:
+        raise InvalidInput("You cannot disable your own account.")
     user.disabled = True
     session.flush()
+    audit.record(
+        session,
+        action=AuditAction.STAFF_DISABLED,
+        now=now,
+        actor_user_id=actor_id,
+        details={"user_id": user.id},
+    )
     return user
 
 

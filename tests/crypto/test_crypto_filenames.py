@@ -12,10 +12,11 @@ from crypto.bundle.filenames import MAX_NAME_BYTES, sanitise_filename
 from crypto.filenames import base_name
 
 OTHER = ("Cc", "Cf", "Cs", "Co", "Cn")  # Unicode category C
-TRICKY = [*'/\\. \t\n\x00<>:"|?*\u202e\u200b\u00a0\u3000\ue000\u0301e', "CON", "nul"]
+TRICKY = [*'/\\. \t\n\x00<>:"|?*\u202e\u200b\u00a0\u3000\ue000\u0301e', "CON", "nul", ".txt"]
+LONG = ["é" * 50, " " * 120, "x" * 150]  # past the length limit in a few pieces
 
 # Names a hostile client might send: anything, with the awkward pieces made likely.
-pieces = st.one_of(st.characters(), st.sampled_from(TRICKY))
+pieces = st.one_of(st.characters(), st.sampled_from(TRICKY), st.sampled_from(LONG))
 untrusted_names = st.lists(pieces, max_size=80).map("".join) | st.text(max_size=300)
 # Names that need no cleaning: one component, nothing of category C, no whitespace around.
 clean_names = st.text(

@@ -37,7 +37,13 @@ def blob_store(tmp_path: Path) -> FileBlobStore:
 @pytest.fixture
 def desk_slug(db_session: Session) -> str:
     create_desk(
-        db_session, slug="kenya", name="Kenya", country_codes=["KE"], is_triage=False, today=TODAY
+        db_session,
+        slug="kenya",
+        name="Kenya",
+        country_codes=["KE"],
+        is_triage=False,
+        now=datetime.now(UTC),
+        actor_id=None,
     )
     add_recovery_key(
         db_session,
@@ -45,6 +51,7 @@ def desk_slug(db_session: Session) -> str:
         public_key=generate_keypair().public_key,
         label="r",
         now=datetime.now(UTC),
+        actor_id=None,
     )
     db_session.commit()
     return "kenya"

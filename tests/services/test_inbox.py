@@ -49,10 +49,30 @@ class World:
 
 @pytest.fixture
 def world(db_session: Session) -> World:
-    today = datetime.now(UTC).date()
-    kenya = create_desk(db_session, slug="kenya", name="Kenya", country_codes=["KE"], today=today)
-    vietnam = create_desk(db_session, slug="vn", name="Vietnam", country_codes=["VN"], today=today)
-    other = create_desk(db_session, slug="br", name="Brazil", country_codes=["BR"], today=today)
+    kenya = create_desk(
+        db_session,
+        slug="kenya",
+        name="Kenya",
+        country_codes=["KE"],
+        now=datetime.now(UTC),
+        actor_id=None,
+    )
+    vietnam = create_desk(
+        db_session,
+        slug="vn",
+        name="Vietnam",
+        country_codes=["VN"],
+        now=datetime.now(UTC),
+        actor_id=None,
+    )
+    other = create_desk(
+        db_session,
+        slug="br",
+        name="Brazil",
+        country_codes=["BR"],
+        now=datetime.now(UTC),
+        actor_id=None,
+    )
     user = create_staff_user(
         db_session,
         username="pat",
@@ -61,6 +81,7 @@ def world(db_session: Session) -> World:
         password="Ivory-seizure-in-Mombasa",
         now=datetime.now(UTC),
         kdf=KDF,
+        actor_id=None,
     ).user
     tips = []
     for seq in range(1, 8):

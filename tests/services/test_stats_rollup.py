@@ -257,13 +257,16 @@ def test_two_marks_of_a_new_month_make_one_row(engine: Engine) -> None:
 
 
 def test_a_finalized_draft_counts_at_once(db_session: Session, tmp_path: Path) -> None:
-    create_desk(db_session, slug="kenya", name="Kenya", country_codes=["KE"], today=START)
+    create_desk(
+        db_session, slug="kenya", name="Kenya", country_codes=["KE"], now=noon(START), actor_id=None
+    )
     add_recovery_key(
         db_session,
         slug="kenya",
         public_key=generate_keypair().public_key,
         label="r",
         now=noon(START),
+        actor_id=None,
     )
     db_session.commit()
     store = FileBlobStore(tmp_path / "blobs")

@@ -65,7 +65,6 @@ def add_desk(
 ) -> ReceivingDesk:
     """A desk (with an offline recovery key unless ``with_key`` is false)."""
     recovery = generate_keypair()
-    today = datetime.now(UTC).date()
     session = app.extensions["tipline.sessions"]()
     try:
         create_desk(
@@ -74,7 +73,8 @@ def add_desk(
             name=f"Desk {slug}",
             country_codes=countries,
             is_triage=triage,
-            today=today,
+            now=datetime.now(UTC),
+            actor_id=None,
         )
         if with_key:
             add_recovery_key(
@@ -83,6 +83,7 @@ def add_desk(
                 public_key=recovery.public_key,
                 label="test",
                 now=datetime.now(UTC),
+                actor_id=None,
             )
         session.commit()
     finally:

@@ -53,6 +53,7 @@ def make_staff(
             password=password,
             now=datetime.now(UTC),
             kdf=app.extensions["tipline.config"].staff_kdf,
+            actor_id=None,
         )
         session.commit()
     finally:

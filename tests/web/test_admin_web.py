@@ -163,3 +163,14 @@ def test_the_statistics_page_draws_svg_and_the_settings_page_shows_no_secret(
     settings = client.get("/admin/settings").get_data(as_text=True)
     assert app.extensions["tipline.config"].secret_key.hex() not in settings
     assert csrf_token(client, "/admin/settings") is not None
+
+
+def test_an_edited_audit_page_link_is_a_clear_400_not_a_server_error(
+    app: Flask, client: FlaskClient
+) -> None:
+    signed_in_admin(app, client)
+    assert client.get("/admin/audit?before=1").status_code == 200
+    for before in ["²", "9" * 19, "1e3", "-1", "01"]:  # "²" passed str.isdigit, then int() broke
+        response = client.get("/admin/audit", query_string={"before": before})
+        assert response.status_code == 400, before
+        assert "page link is damaged" in response.get_data(as_text=True)

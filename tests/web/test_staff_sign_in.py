@@ -117,7 +117,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_stop(
     account = make_staff(app, "otto", StaffRole.OFFICER)
     sign_in(app, client, account)
     session = app.extensions["tipline.sessions"]()
-    disable_staff_user(session, "otto")
+    disable_staff_user(session, "otto", now=datetime.now(UTC), actor_id=None)
     session.commit()
     session.close()
     assert client.get("/staff/").status_code == 303
@@ -157,6 +157,7 @@ def _invite(app: Flask, username: str, role: StaffRole, desks: list[str]) -> tup
             desk_slugs=desks,
             now=datetime.now(UTC),
             kdf=app.extensions["tipline.config"].staff_kdf,
+            actor_id=None,
         )
         session.commit()
         assert created.invitation_token is not None
