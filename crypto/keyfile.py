@@ -33,7 +33,7 @@ _COMMON_FIELDS = {"format", "v", "key_id", "public_key"}
 _PLAIN_FIELDS = _COMMON_FIELDS | {"secret_key"}
 _WRAPPED_FIELDS = _COMMON_FIELDS | {"wrapped_secret_key", "kdf"}
 _KDF_FIELDS = {"alg", "salt", "opslimit", "memlimit"}
-_SECRET_KEY_ON_SERVER = (
+_PLAIN_KEY_FILE_REFUSED = (
     "This key file holds its secret key unprotected: never put it on the server. Use a copy "
     'with only "format", "v", "key_id" and "public_key" (or a passphrase-protected file), '
     "and keep the secret offline."
@@ -154,7 +154,7 @@ def read_public_key(data: bytes) -> bytes:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BadKeyFile("The file is not a Tipline key file.")
     if "secret_key" in document:
-        raise BadKeyFile(_SECRET_KEY_ON_SERVER)
+        raise BadKeyFile(_PLAIN_KEY_FILE_REFUSED)
     if type(document.get("v")) is not int or document["v"] != VERSION:
         raise BadKeyFile("The key file is not version 1.")
     if set(document) not in (_COMMON_FIELDS, _WRAPPED_FIELDS):

@@ -89,7 +89,7 @@ class Tip(Base):
     # The day feedback was first given to the tipster (EU 2019/1937 art. 9(1)(f)).
     feedback_given_on: Mapped[date | None]
     # The earliest legal deadline still open (acknowledgement, then feedback); NULL when none.
-    # Kept by app.services.workflow so the board's overdue and due-soon views are index walks.
+    # Kept by app.services.tips.touch so the board's overdue and due-soon views are index walks.
     next_due_on: Mapped[date | None]
     last_activity_on: Mapped[date]
     # Orders "newest activity first" without storing a time; ties are harmless.

@@ -1,4 +1,4 @@
-"""The audit trail: an append-only, hash-chained log of every staff action on a tip.
+"""The audit trail: an append-only, hash-chained log of every state-changing staff action.
 
 ``event_hash = BLAKE2b-256(prev_hash || canonical JSON of the event)`` (DESIGN §5 "Audit"), so
 editing, deleting or reordering any entry breaks the chain from that entry on.

@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-from enum import StrEnum
 
 ACKNOWLEDGEMENT_PERIOD = timedelta(days=7)
 FEEDBACK_MONTHS = 3
 EXTENDED_FEEDBACK_MONTHS = 6
 PRESERVATION_PERIOD = timedelta(days=90)
 DUE_SOON = timedelta(days=7)
-
-
-class DeadlineState(StrEnum):
-    MET = "met"
-    OVERDUE = "overdue"
-    DUE_SOON = "due_soon"
-    OPEN = "open"
 
 
 def add_months(day: date, months: int) -> date:
@@ -49,14 +41,3 @@ def feedback_due(received_on: date, acknowledged_on: date | None, *, extended: b
 
 def preservation_expires(sent_on: date, *, extended: bool) -> date:
     return sent_on + PRESERVATION_PERIOD * (2 if extended else 1)
-
-
-def deadline_state(due: date, today: date, done_on: date | None) -> DeadlineState:
-    """Met if done by the due day; otherwise overdue, due within a week, or open."""
-    if done_on is not None:
-        return DeadlineState.MET if done_on <= due else DeadlineState.OVERDUE
-    if today > due:
-        return DeadlineState.OVERDUE
-    if due - today <= DUE_SOON:
-        return DeadlineState.DUE_SOON
-    return DeadlineState.OPEN

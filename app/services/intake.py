@@ -7,12 +7,10 @@ workflow metadata only.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import PurePosixPath, PureWindowsPath
 
 import nacl.utils
 from sqlalchemy.orm import Session
@@ -25,6 +23,7 @@ from app.services.objects import ObjectBatch
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
 from crypto.datakeys import commitment, generate_data_key
+from crypto.filenames import base_name
 from crypto.ids import id_from_str
 from crypto.keys import KeyPair
 from crypto.metadata import report_metadata
@@ -100,10 +99,12 @@ def code_language_for(locale: str) -> str:
 
 
 def clean_filename(name: str) -> str:
-    """A file's name as the tipster's device gave it, minus any directory and control chars."""
-    base = PureWindowsPath(PurePosixPath(name).name).name
-    cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
-    return cleaned[:MAX_FILENAME_CHARS] or "unnamed"
+    """A file's name as the tipster's device gave it: :func:`crypto.filenames.base_name` (no
+    directory, no hidden characters), cut to 200 characters, ``unnamed`` if nothing is left.
+
+    ``cleanFilename`` in static/js/upload.mjs must agree (tests/web/test_api_js_client.py).
+    """
+    return base_name(name)[:MAX_FILENAME_CHARS] or "unnamed"
 
 
 def add_uploaded_file(

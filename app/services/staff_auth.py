@@ -1,4 +1,4 @@
-"""Staff sign-in: password + TOTP, replay refusal, lockout, and the session's key custody."""
+"""Staff sign-in: password + TOTP, replay refusal, lockout, invitations and password changes."""
 
 from __future__ import annotations
 

@@ -24,3 +24,7 @@ def register_blueprints(flask_app: Flask) -> None:
 
     flask_app.register_blueprint(board_bp)
     flask_app.register_blueprint(admin_bp)
+
+    from app.web.staff_nav import register_template_helpers
+
+    register_template_helpers(flask_app)

@@ -31,7 +31,7 @@ from app.models import ObjectKind, Scope
 from app.security import csrf
 from app.services import draft_chunks, draft_errors, drafts, upload_plan
 from app.web.api_spec import openapi_document
-from app.web.upload import socket_body as request_body
+from app.web.upload import socket_body
 from crypto.keys import key_id
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -245,7 +245,7 @@ def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
         object_id=str(object_id),
         offset=offset,
         length=length,
-        pieces=request_body.body_pieces(request.environ, request.stream, length, BODY_PIECE_BYTES),
+        pieces=socket_body.body_pieces(request.environ, request.stream, length, BODY_PIECE_BYTES),
         today=_today(),
         end_reads=end_read_transaction,
     )

@@ -6,10 +6,8 @@ rendered as escaped text by Jinja's autoescaping and never turned into links or 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -21,7 +19,6 @@ from flask import (
     request,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -32,6 +29,7 @@ from app.security import csrf, limiter
 from app.services import access, casefile, inbox, key_grants
 from app.services import staff_auth as auth
 from app.services.report_form import REPORT_FIELDS
+from app.web.downloads import attachment_disposition
 from app.web.errors import form_refusal_status, refusal_status
 from app.web.forms import (
     EmptyForm,
@@ -52,31 +50,6 @@ from app.web.staff_auth import (
 )
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-# Links to other staff areas, shown in the menu when their blueprint is registered.
-NAV_LINKS = {
-    "prosecutor": [("board.index", "Board")],
-    "officer": [("board.index", "Board")],
-    "admin": [("admin.index", "Admin")],
-}
-
-
-def staff_nav_links(role: str) -> list[tuple[str, str]]:
-    return [link for link in NAV_LINKS.get(role, []) if link[0] in current_app.view_functions]
-
-
-def workflow_url(tip_id: str) -> str | None:
-    """The tip's workflow page (board blueprint), if this instance has one."""
-    if "board.tip" not in current_app.view_functions:
-        return None
-    return url_for("board.tip", tip_id=tip_id)
-
-
-@bp.record_once
-def _template_helpers(state: BlueprintSetupState) -> None:
-    state.app.jinja_env.globals["staff_nav_links"] = staff_nav_links
-    state.app.jinja_env.globals["workflow_url"] = workflow_url
 
 
 # --- Signing in and out -----------------------------------------------------------------
@@ -374,19 +347,6 @@ def tip_mark_unread(tip_id: str) -> ResponseReturnValue:
         abort(400)
     inbox.mark_unread(get_db(), current_staff().user.id, opened.tip.id)
     return redirect(url_for("staff.inbox_view"), code=303)
-
-
-def attachment_disposition(name: str) -> str:
-    """``attachment`` with an ASCII fallback and the exact UTF-8 name (RFC 6266, RFC 5987)."""
-    cleaned = "".join(
-        "_" if unicodedata.category(ch).startswith("C") or ch in '/\\"' else ch for ch in name
-    ).strip(" .")
-    cleaned = cleaned or "evidence"
-    fallback = (
-        unicodedata.normalize("NFKD", cleaned).encode("ascii", "ignore").decode("ascii") or "file"
-    )
-    fallback = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in fallback)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
 
 
 @bp.get("/tips/<tip_id>/files/<object_id>")

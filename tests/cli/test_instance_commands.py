@@ -164,6 +164,19 @@ def test_a_recovery_key_file_adds_its_public_half_to_a_desk(
     assert refused.exit_code == 2 and "not a valid Tipline key file" in refused.output
 
 
+def test_a_key_file_with_an_unprotected_secret_is_refused_as_the_web_admin_refuses_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(env, "init")
+    run(env, "db", "upgrade")
+    run(env, "desks", "add", "france", "--name", "France", "--country", "FR")
+    plain = tmp_path / "plain.json"
+    assert run(env, "keys", "generate", "--out", str(plain)).exit_code == 0
+    refused = CliRunner().invoke(cli, ["desks", "add-recovery-key", "france", str(plain)], env=env)
+    assert refused.exit_code == 2 and "unprotected" in refused.output
+    assert "0 recipient keys" in run(env, "desks", "list").output
+
+
 OFFLINE_PROBE = """
 import sys
 class RefuseServerLibraries:

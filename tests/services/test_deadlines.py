@@ -9,10 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.services.deadlines import (
-    DeadlineState,
     acknowledgement_due,
     add_months,
-    deadline_state,
     feedback_due,
     preservation_expires,
 )
@@ -59,19 +57,3 @@ def test_feedback_counts_from_acknowledgement_or_from_its_deadline() -> None:
 def test_preservation_requests_last_90_days_and_one_extension() -> None:
     assert preservation_expires(date(2026, 1, 1), extended=False) == date(2026, 4, 1)
     assert preservation_expires(date(2028, 1, 1), extended=True) == date(2028, 6, 29)
-
-
-@pytest.mark.parametrize(
-    ("due", "today", "done", "state"),
-    [
-        (date(2026, 3, 10), date(2026, 3, 1), None, DeadlineState.OPEN),
-        (date(2026, 3, 10), date(2026, 3, 10), None, DeadlineState.DUE_SOON),
-        (date(2026, 3, 10), date(2026, 3, 3), None, DeadlineState.DUE_SOON),
-        (date(2026, 3, 20), date(2026, 3, 1), None, DeadlineState.OPEN),
-        (date(2026, 3, 10), date(2026, 3, 11), None, DeadlineState.OVERDUE),
-        (date(2026, 3, 10), date(2026, 3, 30), date(2026, 3, 10), DeadlineState.MET),
-        (date(2026, 3, 10), date(2026, 3, 30), date(2026, 3, 12), DeadlineState.OVERDUE),
-    ],
-)
-def test_deadline_states(due: date, today: date, done: date | None, state: DeadlineState) -> None:
-    assert deadline_state(due, today, done) is state
