@@ -40,7 +40,8 @@ from nacl.bindings import (  # noqa: E402
 )
 
 from crypto.metadata import file_metadata  # noqa: E402
-from crypto.objects import decrypt_object, encrypt_object, object_key  # noqa: E402
+from crypto.object_reader import decrypt_object  # noqa: E402
+from crypto.objects import encrypt_object, object_key  # noqa: E402
 
 MIB = 1024 * 1024
 CHUNK = 65536

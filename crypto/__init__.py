@@ -4,7 +4,7 @@ Imports only the standard library, PyNaCl and ``mnemonic``; never the app. Modul
 
 - :mod:`crypto.keys` — recipient X25519 key pairs and key ids
 - :mod:`crypto.datakeys` — per-tip data keys, commitments, sealing and opening
-- :mod:`crypto.objects` — streaming object encryption and decryption
+- :mod:`crypto.objects` — streaming object encryption; :mod:`crypto.object_reader` — decryption
 - :mod:`crypto.metadata` — the four metadata kinds
 - :mod:`crypto.layout` — padding, chunking and ciphertext lengths (no keys needed)
 - :mod:`crypto.codes` — tipster codes, lookup digest, tipster key pair
@@ -19,14 +19,8 @@ from crypto.datakeys import SCOPES, commitment, generate_data_key, open_data_key
 from crypto.errors import CryptoError, DecryptionError
 from crypto.ids import id_from_str, id_to_str, new_id
 from crypto.keys import KeyPair, generate_keypair, key_id, keypair_from_secret
-from crypto.objects import (
-    CHUNK_SIZE,
-    DecryptedObject,
-    decrypt_object,
-    decrypt_object_bytes,
-    encrypt_object,
-    object_key,
-)
+from crypto.object_reader import DecryptedObject, decrypt_object, decrypt_object_bytes
+from crypto.objects import CHUNK_SIZE, encrypt_object, object_key
 
 __all__ = [
     "CHUNK_SIZE",

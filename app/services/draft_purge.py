@@ -1,4 +1,8 @@
-"""Deleting drafts: cancelled by the tipster, or not finalized in time (DESIGN §5, "Drafts")."""
+"""Deleting drafts: cancelled by the tipster, or not finalized in time (DESIGN §5, "Drafts").
+
+:func:`purge_expired_drafts` is a batch job, one of the two services that commit
+(tests/test_structure.py): each draft is committed on its own.
+"""
 
 from __future__ import annotations
 

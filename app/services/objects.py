@@ -19,7 +19,8 @@ from app.services.lane import Lane
 from app.storage import BlobStore
 from crypto.ids import id_from_str
 from crypto.metadata import detached_body_id, file_metadata
-from crypto.objects import decrypt_object, encrypt_detached_body, encrypt_object
+from crypto.object_reader import decrypt_object
+from crypto.objects import encrypt_detached_body, encrypt_object
 
 WRITE_BATCH_BYTES = 1024 * 1024
 

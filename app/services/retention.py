@@ -4,6 +4,9 @@ Order matters (DESIGN §5 "Retention"): the sealed keys go first and are committ
 own, so even a copy of the blobs taken earlier can never be decrypted again; then the
 objects' blobs, then the rows. Each purge is audited. Nothing else is deleted automatically,
 except drafts never finalized (:func:`purge_all` runs both; DESIGN §5 "Drafts after 24 h").
+
+A batch job, and so one of the two services that commit (tests/test_structure.py): each tip
+is committed on its own, so a failure half-way keeps what was already shredded.
 """
 
 from __future__ import annotations

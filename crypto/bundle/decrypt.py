@@ -31,7 +31,7 @@ from crypto.errors import BadBundle, DigestMismatch, NoSealedKey
 from crypto.ids import id_from_str
 from crypto.keys import KeyPair
 from crypto.metadata import detached_body_id
-from crypto.objects import DecryptedObject, decrypt_object
+from crypto.object_reader import DecryptedObject, decrypt_object
 
 FILES_DIR = "files"
 TEMP_PREFIX = ".tipline-decrypt-"

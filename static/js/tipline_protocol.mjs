@@ -332,7 +332,7 @@ export function createProtocol(sodium) {
       fail('BadMetadata', "The object named as a file's body is not a detached body.");
     }
     if (detached && bodySize === undefined) {
-      // As crypto/objects.py: the metadata only, nothing past it is read or checked.
+      // As crypto/object_reader.py: the metadata only, nothing past it is read or checked.
       return {
         metadata,
         get body() {
@@ -354,7 +354,7 @@ export function createProtocol(sodium) {
       fail('MissingFinal', 'The stream continues past the declared end.');
     }
     // P = ... body | zeros | trailer (a detached body's last 8 bytes), the zeros and the
-    // trailer checked in each piece in that order, as crypto/objects.py _body_part does.
+    // trailer checked in each piece in that order, as crypto/object_reader.py _body_part does.
     const trailerAt = padded - trailer.length;
     const bodyParts = [];
     const consume = (plain, startPosition) => {

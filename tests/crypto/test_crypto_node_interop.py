@@ -40,13 +40,8 @@ from crypto.metadata import (
     note_metadata,
     report_metadata,
 )
-from crypto.objects import (
-    BODY_TRAILER_BYTES,
-    decrypt_object,
-    encrypt_detached_body,
-    encrypt_object,
-    object_key,
-)
+from crypto.object_reader import decrypt_object
+from crypto.objects import BODY_TRAILER_BYTES, encrypt_detached_body, encrypt_object, object_key
 from crypto.wrapping import DEFAULT_STAFF_MEMLIMIT, DEFAULT_STAFF_OPSLIMIT
 
 TIP_ID = bytes.fromhex("00112233445566778899aabbccddeeff")

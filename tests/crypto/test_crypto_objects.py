@@ -21,7 +21,8 @@ from crypto.layout import (
     padded_length_of_ciphertext,
 )
 from crypto.metadata import encode_metadata, file_metadata, message_metadata, report_metadata
-from crypto.objects import decrypt_object, decrypt_object_bytes, encrypt_object
+from crypto.object_reader import decrypt_object, decrypt_object_bytes
+from crypto.objects import encrypt_object
 
 DATA_KEY = bytes(range(32))
 OBJECT_ID = bytes(range(16, 32))

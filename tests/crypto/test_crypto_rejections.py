@@ -20,7 +20,8 @@ from crypto.errors import (
     TruncatedStream,
 )
 from crypto.metadata import file_metadata, message_metadata
-from crypto.objects import decrypt_object, decrypt_object_bytes, encrypt_object, object_key
+from crypto.object_reader import decrypt_object, decrypt_object_bytes
+from crypto.objects import encrypt_object, object_key
 
 DATA_KEY = bytes(range(32))
 OBJECT_ID = bytes(range(16))

@@ -22,7 +22,8 @@ from crypto.datakeys import commitment, open_data_key
 from crypto.keyfile import load_key_file
 from crypto.keys import key_id, keypair_from_secret
 from crypto.layout import ciphertext_length, is_valid_ciphertext_length, padded_length
-from crypto.objects import decrypt_object_bytes, object_key
+from crypto.object_reader import decrypt_object_bytes
+from crypto.objects import object_key
 from crypto.wrapping import KdfParams, WrappedKey, derive_wrap_key, unwrap_secret_key
 
 DERIVATIONS = load_vectors("derivations.json")

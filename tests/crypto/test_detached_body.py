@@ -13,7 +13,8 @@ from crypto.errors import BadMetadata, DecryptionError, InvalidMetadata, Tampere
 from crypto.ids import id_to_str, new_id
 from crypto.layout import ciphertext_length, padded_length
 from crypto.metadata import encode_metadata, file_metadata, parse_metadata
-from crypto.objects import decrypt_object, encrypt_detached_body, encrypt_object
+from crypto.object_reader import decrypt_object
+from crypto.objects import encrypt_detached_body, encrypt_object
 
 KEY = bytes(range(32))
 SHA = "ab" * 32

@@ -12,7 +12,7 @@ from crypto.datakeys import open_data_key
 from crypto.ids import id_from_str
 from crypto.keys import KeyPair
 from crypto.metadata import detached_body_id
-from crypto.objects import decrypt_object, decrypt_object_bytes
+from crypto.object_reader import decrypt_object, decrypt_object_bytes
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from app.services.retention import purge_expired
 from crypto.datakeys import open_data_key
 from crypto.errors import DecryptionError
 from crypto.ids import id_from_str
-from crypto.objects import decrypt_object_bytes
+from crypto.object_reader import decrypt_object_bytes
 from tests.support.canary import files_under
 from tests.support.reading import read_tip_as
 from tests.web.conftest import ReceivingDesk
