@@ -135,6 +135,20 @@ def load_key_file(data: bytes, passphrase: bytes | None = None) -> KeyPair:
     return keypair
 
 
+def read_public_key_any(data: bytes) -> bytes:
+    """The public key of any valid key file, plain, wrapped or public-only (offline use: the
+    secret is neither unwrapped nor returned).
+
+    :raises BadKeyFile: malformed, or a key_id that does not match the public key.
+    """
+    try:
+        return read_public_key(data)
+    except BadKeyFile as refused:
+        if str(refused) != _PLAIN_KEY_FILE_REFUSED:
+            raise
+    return load_key_file(data).public_key
+
+
 def read_public_key(data: bytes) -> bytes:
     """The public key of a key file, for a server that must never hold the secret.
 

@@ -16,7 +16,14 @@ import click
 
 from crypto.bundle import check_output_dir, decrypt_bundle
 from crypto.errors import CryptoError
-from crypto.keyfile import MAX_KEY_FILE_BYTES, dump_key_file, is_wrapped_key_file, load_key_file
+from crypto.fingerprint import fingerprint
+from crypto.keyfile import (
+    MAX_KEY_FILE_BYTES,
+    dump_key_file,
+    is_wrapped_key_file,
+    load_key_file,
+    read_public_key_any,
+)
 from crypto.keys import generate_keypair
 from crypto.wrapping import DEFAULT_STAFF_MEMLIMIT, DEFAULT_STAFF_OPSLIMIT
 
@@ -121,11 +128,30 @@ def keys_generate_command(
     _write_new_file(out_path, document)
     click.echo(f"key_id: {keypair.key_id}")
     click.echo(f"public_key: {base64.b64encode(keypair.public_key).decode('ascii')}")
+    _echo_fingerprint(keypair.public_key)
     if passphrase is None:
         click.echo(
             "tipline: warning: the key file is not protected by a passphrase; keep it offline.",
             err=True,
         )
+
+
+def _echo_fingerprint(public_key: bytes) -> None:
+    printed = fingerprint(public_key)
+    click.echo(f"fingerprint: {printed.spoken}")
+    click.echo(f"fingerprint (hex): {printed.hex}")
+
+
+@keys_group.command("fingerprint")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def keys_fingerprint_command(key_file: Path) -> None:
+    """Print the fingerprint of KEY_FILE's public key, to read out to the prosecutor who
+    approves it as a desk's recovery key (its secret, wrapped or not, is not read)."""
+    try:
+        public_key = read_public_key_any(_read_small_file(key_file, MAX_KEY_FILE_BYTES))
+    except CryptoError as error:
+        raise OfflineCommandFailed(str(error)) from None
+    _echo_fingerprint(public_key)
 
 
 def _passphrase_for(key_data: bytes, passphrase_file: Path | None) -> bytes | None:

@@ -121,6 +121,9 @@ class DeskRecoveryKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # New tips are sealed to it only once approved (app/services/approvals.py).
+    approved_at: Mapped[datetime | None]
+    approved_by_user_id: Mapped[int | None]
 
     desk: Mapped[Desk] = relationship(back_populates="recovery_keys")
 
@@ -135,7 +138,10 @@ class DeskMembership(Base):
         ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     joined_at: Mapped[datetime]
-    # A prosecutor joined and the desk's tip keys are not yet re-sealed to them.
+    # A prosecutor is a recipient of the desk's tips only once approved (app/services/approvals.py).
+    approved_at: Mapped[datetime | None]
+    approved_by_user_id: Mapped[int | None]
+    # Approved, but the desk's older tips are not yet all re-sealed to them.
     needs_key_grant: Mapped[bool] = mapped_column(server_default=false())
 
     desk: Mapped[Desk] = relationship(back_populates="memberships")

@@ -42,6 +42,8 @@ class AuditAction(StrEnum):
     DESK_MEMBER_ADDED = "desk.member_added"
     DESK_MEMBER_REMOVED = "desk.member_removed"
     DESK_RECOVERY_KEY_ADDED = "desk.recovery_key_added"
+    DESK_MEMBER_APPROVED = "desk.member_approved"
+    DESK_RECOVERY_KEY_APPROVED = "desk.recovery_key_approved"
     DESK_KEYS_GRANTED = "desk.keys_granted"
     # Reading and answering a tip
     TIP_DECRYPTED = "tip.decrypted"

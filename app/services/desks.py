@@ -136,7 +136,8 @@ def add_recovery_key(
     """Register an offline recovery key: every tip the desk receives from now on is sealed to it.
 
     Audited (``actor_id`` None for the command line): whoever holds the key's secret can read
-    every new tip of the desk.
+    every new tip of the desk — so a key an admin adds waits until a prosecutor of the desk
+    approves it (:mod:`app.services.approvals`); the command line's is approved at once.
 
     :raises DeskNotFound:
     :raises InvalidInput: the key is not a 32-byte X25519 public key.
@@ -148,8 +149,14 @@ def add_recovery_key(
     key_id = compute_key_id(public_key)
     if any(existing.key_id == key_id for existing in desk.recovery_keys):
         raise Conflict(f"Desk '{desk.slug}' already has recovery key {key_id}.")
+    approved = actor_id is None  # the command line approves at once; an admin's key waits
     recovery_key = DeskRecoveryKey(
-        desk=desk, key_id=key_id, public_key=public_key, label=label, created_at=now
+        desk=desk,
+        key_id=key_id,
+        public_key=public_key,
+        label=label,
+        created_at=now,
+        approved_at=now if approved else None,
     )
     session.add(recovery_key)
     session.flush()
@@ -158,19 +165,21 @@ def add_recovery_key(
         action=AuditAction.DESK_RECOVERY_KEY_ADDED,
         now=now,
         actor_user_id=actor_id,
-        details={"desk_id": desk.id, "key_id": key_id},
+        details={"desk_id": desk.id, "key_id": key_id, "approved": approved},
     )
     return recovery_key
 
 
 def desk_recipients(session: Session, desk_id: int) -> list[Recipient]:
-    """Every key a new tip of this desk is sealed to: its prosecutors' keys and recovery keys."""
+    """Every key a new tip of this desk is sealed to: its approved prosecutors' keys and
+    approved recovery keys (app/services/approvals.py)."""
     prosecutor_keys = session.execute(
         select(StaffKey.key_id, StaffKey.public_key)
         .join(StaffUser, StaffUser.id == StaffKey.user_id)
         .join(DeskMembership, DeskMembership.user_id == StaffUser.id)
         .where(
             DeskMembership.desk_id == desk_id,
+            DeskMembership.approved_at.is_not(None),
             StaffUser.role == StaffRole.PROSECUTOR,
             StaffUser.disabled.is_(False),
         )
@@ -178,7 +187,7 @@ def desk_recipients(session: Session, desk_id: int) -> list[Recipient]:
     )
     recovery_keys = session.execute(
         select(DeskRecoveryKey.key_id, DeskRecoveryKey.public_key)
-        .where(DeskRecoveryKey.desk_id == desk_id)
+        .where(DeskRecoveryKey.desk_id == desk_id, DeskRecoveryKey.approved_at.is_not(None))
         .order_by(DeskRecoveryKey.key_id)
     )
     return [

@@ -17,7 +17,16 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.config import SmtpConfig, SmtpSecurity
-from app.models import Desk, PreservationRequest, Tip, TipState
+from app.models import (
+    Desk,
+    DeskMembership,
+    DeskRecoveryKey,
+    PreservationRequest,
+    StaffRole,
+    StaffUser,
+    Tip,
+    TipState,
+)
 from app.services.audit import chain_head
 
 LISTED_PER_ITEM = 20
@@ -124,7 +133,33 @@ def desk_digest(session: Session, desk: Desk, today: date) -> DeskDigest:
                 Tip.next_due_on <= today + WEEK,
             ),
             _preservation_item(session, desk.id, today),
+            _waiting_readers_item(session, desk.id),
         ],
+    )
+
+
+def _waiting_readers_item(session: Session, desk_id: int) -> DigestItem:
+    """Prosecutors and recovery keys added to the desk, waiting for a prosecutor of the desk to
+    compare their fingerprint and approve them (app/services/approvals.py): counted, not named.
+    """
+    members = session.scalar(
+        select(func.count())
+        .select_from(DeskMembership)
+        .join(StaffUser, StaffUser.id == DeskMembership.user_id)
+        .where(
+            DeskMembership.desk_id == desk_id,
+            DeskMembership.approved_at.is_(None),
+            StaffUser.role == StaffRole.PROSECUTOR,
+            StaffUser.disabled.is_(False),
+        )
+    )
+    keys = session.scalar(
+        select(func.count())
+        .select_from(DeskRecoveryKey)
+        .where(DeskRecoveryKey.desk_id == desk_id, DeskRecoveryKey.approved_at.is_(None))
+    )
+    return DigestItem(
+        "New readers waiting for a prosecutor's approval", (members or 0) + (keys or 0), []
     )
 
 

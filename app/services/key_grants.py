@@ -1,56 +1,38 @@
-"""Re-sealing a desk's tip keys to prosecutors who joined after those tips arrived.
+"""Re-sealing a desk's tip keys to a newly approved recipient, in the approver's session.
 
-The server cannot do this alone (it cannot open any data key): the next desk member who signs
-in does it with their own key, in their session (DESIGN §5 "Staff").
+The server cannot do this alone (it cannot open any data key): the prosecutor who approves a
+newcomer (:mod:`app.services.approvals`) opens each tip key with their own key, in their own
+session, and seals it to the newcomer. It never happens as a side effect of signing in.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import (
-    DeskMembership,
-    Scope,
-    SealedKey,
-    StaffKey,
-    StaffRole,
-    StaffUser,
-    Tip,
-    TipState,
-)
-from app.services import audit, tips
-from app.services.audit import AuditAction
+from app.models import DeskMembership, Scope, SealedKey, StaffKey, Tip, TipState
+from app.services import tips
 from crypto.keys import KeyPair
 
 
-def pending_grants(session: Session, user_id: int) -> int:
-    """How many colleagues in this user's desks are waiting for access to older tips."""
-    desks = select(DeskMembership.desk_id).where(DeskMembership.user_id == user_id)
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(DeskMembership)
-            .where(
-                DeskMembership.desk_id.in_(desks),
-                DeskMembership.needs_key_grant.is_(True),
-                DeskMembership.user_id != user_id,
-            )
-        )
-        or 0
-    )
+@dataclass(frozen=True)
+class SharedTips:
+    sealed_keys_added: int
+    complete: bool  # the approver held the keys of every tip of the desk
 
 
 def tips_awaiting_access(session: Session, user_id: int) -> int:
-    """How many tips of this prosecutor's desks they cannot open until a colleague signs in.
+    """How many tips of this prosecutor's desks they cannot open yet (a colleague has not
+    approved them, or not yet shared the desk's older tips with them).
 
     Counted only on desks where they are still waiting, so it costs nothing once granted.
     """
     key_id = session.scalar(select(StaffKey.key_id).where(StaffKey.user_id == user_id))
     waiting_desks = select(DeskMembership.desk_id).where(
-        DeskMembership.user_id == user_id, DeskMembership.needs_key_grant.is_(True)
+        DeskMembership.user_id == user_id,
+        (DeskMembership.needs_key_grant.is_(True)) | (DeskMembership.approved_at.is_(None)),
     )
     if key_id is None or session.scalar(waiting_desks.limit(1)) is None:
         return 0
@@ -71,73 +53,46 @@ def tips_awaiting_access(session: Session, user_id: int) -> int:
     )
 
 
-def grant_waiting_colleagues(
-    session: Session, granter: StaffUser, keypair: KeyPair, *, now: datetime
-) -> int:
-    """Seal every tip key the granter can open to each waiting prosecutor of the same desks.
+def share_desk_tips(
+    session: Session, keypair: KeyPair, *, desk_id: int, recipient: tips.Recipient
+) -> SharedTips:
+    """Seal every key of the desk's tips that ``keypair`` opens to ``recipient`` as well.
 
-    Returns the number of sealed keys added. A colleague is marked done per desk only when
-    every tip of that desk could be re-sealed.
+    Three queries whatever the number of tips, plus the inserts. Keys the recipient holds
+    already are skipped, so sharing twice adds nothing.
     """
-    added = 0
-    my_desks = select(DeskMembership.desk_id).where(DeskMembership.user_id == granter.id)
-    waiting = session.execute(
-        select(DeskMembership, StaffKey)
-        .join(StaffUser, StaffUser.id == DeskMembership.user_id)
-        .join(StaffKey, StaffKey.user_id == StaffUser.id)
-        .where(
-            DeskMembership.desk_id.in_(my_desks),
-            DeskMembership.needs_key_grant.is_(True),
-            DeskMembership.user_id != granter.id,
-            StaffUser.role == StaffRole.PROSECUTOR,
-            StaffUser.disabled.is_(False),
+    desk_tips = select(Tip.id).where(Tip.desk_id == desk_id, Tip.state == TipState.SUBMITTED)
+    theirs = {
+        (tip_id, scope)
+        for tip_id, scope in session.execute(
+            select(SealedKey.tip_id, SealedKey.scope).where(
+                SealedKey.key_id == recipient.key_id, SealedKey.tip_id.in_(desk_tips)
+            )
         )
+    }
+    mine = session.execute(
+        select(SealedKey, Tip.thread_commitment, Tip.internal_commitment)
+        .join(Tip, Tip.id == SealedKey.tip_id)
+        .where(SealedKey.key_id == keypair.key_id, SealedKey.tip_id.in_(desk_tips))
     ).all()
-    for membership, colleague_key in waiting:
-        desk_tips = select(Tip.id).where(
-            Tip.desk_id == membership.desk_id, Tip.state == TipState.SUBMITTED
+    tip_count = session.scalar(select(func.count()).select_from(desk_tips.subquery())) or 0
+    complete = len({sealed.tip_id for sealed, _, _ in mine}) == tip_count
+    added = 0
+    for sealed, thread_commitment, internal_commitment in mine:
+        if (sealed.tip_id, sealed.scope) in theirs:
+            continue
+        commitments = {Scope.THREAD: thread_commitment, Scope.INTERNAL: internal_commitment}
+        data_key = tips.open_sealed_key(
+            sealed.sealed,
+            tip_id=sealed.tip_id,
+            scope=sealed.scope,
+            commitment=commitments[sealed.scope],
+            keypair=keypair,
         )
-        # Three queries per colleague and desk, whatever the number of tips.
-        theirs = {
-            (tip_id, scope)
-            for tip_id, scope in session.execute(
-                select(SealedKey.tip_id, SealedKey.scope).where(
-                    SealedKey.key_id == colleague_key.key_id, SealedKey.tip_id.in_(desk_tips)
-                )
-            )
-        }
-        mine = session.execute(
-            select(SealedKey, Tip.thread_commitment, Tip.internal_commitment)
-            .join(Tip, Tip.id == SealedKey.tip_id)
-            .where(SealedKey.key_id == keypair.key_id, SealedKey.tip_id.in_(desk_tips))
-        ).all()
-        opened_tips = {sealed.tip_id for sealed, _, _ in mine}
-        tip_count = session.scalar(select(func.count()).select_from(desk_tips.subquery())) or 0
-        complete = len(opened_tips) == tip_count  # the granter holds keys to every tip
-        for sealed, thread_commitment, internal_commitment in mine:
-            if (sealed.tip_id, sealed.scope) in theirs:
-                continue
-            commitments = {Scope.THREAD: thread_commitment, Scope.INTERNAL: internal_commitment}
-            data_key = tips.open_sealed_key(
-                sealed.sealed,
-                tip_id=sealed.tip_id,
-                scope=sealed.scope,
-                commitment=commitments[sealed.scope],
-                keypair=keypair,
-            )
-            tips.seal_keys(session, sealed.tip_id, {sealed.scope: data_key}, [colleague_key])
-            added += 1
-        if complete:
-            membership.needs_key_grant = False
-            audit.record(
-                session,
-                action=AuditAction.DESK_KEYS_GRANTED,
-                now=now,
-                actor_user_id=granter.id,
-                details={"desk_id": membership.desk_id, "to_user_id": membership.user_id},
-            )
+        tips.seal_keys(session, sealed.tip_id, {sealed.scope: data_key}, [recipient])
+        added += 1
     session.flush()
-    return added
+    return SharedTips(sealed_keys_added=added, complete=complete)
 
 
 def revoke_desk_keys(session: Session, user_id: int, desk_id: int) -> int:

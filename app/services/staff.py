@@ -17,6 +17,7 @@ from app.config import StaffKdf
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import DeskMembership, StaffKey, StaffRole, StaffUser, Tip
 from app.services import audit
+from app.services.approvals import initially_approved
 from app.services.audit import AuditAction
 from app.services.desks import get_desk
 from app.services.key_grants import revoke_desk_keys
@@ -101,14 +102,7 @@ def create_staff_user(
     if role is StaffRole.PROSECUTOR and password is not None:
         session.add(new_staff_key(user, password, kdf, now))
     for desk in desks:
-        session.add(
-            DeskMembership(
-                desk_id=desk.id,
-                user_id=user.id,
-                joined_at=now,
-                needs_key_grant=role is StaffRole.PROSECUTOR and _desk_has_tips(session, desk.id),
-            )
-        )
+        session.add(_membership(session, desk.id, user, now=now, actor_id=actor_id))
     session.flush()
     audit.record(
         session,
@@ -185,13 +179,31 @@ def _desk_has_tips(session: Session, desk_id: int) -> bool:
     return session.scalar(select(Tip.id).where(Tip.desk_id == desk_id).limit(1)) is not None
 
 
+def _membership(
+    session: Session, desk_id: int, user: StaffUser, *, now: datetime, actor_id: int | None
+) -> DeskMembership:
+    """A new membership. A prosecutor added by an admin waits for a prosecutor of the desk to
+    approve them (:mod:`app.services.approvals`); the command line approves at once. Either
+    way, the desk's older tips reach them only through a colleague's share.
+    """
+    approved = initially_approved(actor_id, user.role)
+    return DeskMembership(
+        desk_id=desk_id,
+        user_id=user.id,
+        joined_at=now,
+        approved_at=now if approved else None,
+        needs_key_grant=user.role is StaffRole.PROSECUTOR and _desk_has_tips(session, desk_id),
+    )
+
+
 def join_desk(
     session: Session, username: str, slug: str, *, now: datetime, actor_id: int | None = None
 ) -> DeskMembership:
     """Add a prosecutor or officer to a desk.
 
-    A prosecutor joining a desk that already has tips cannot read them yet: the server holds
-    no key that opens them. The next colleague of the desk who signs in re-seals them.
+    A prosecutor joining a desk reads nothing until a prosecutor of the desk approves them
+    and shares its tips (:mod:`app.services.approvals`); the server holds no key that opens
+    them. The command line (``actor_id`` None) approves at once for new tips.
 
     :raises StaffUserNotFound:
     :raises DeskNotFound:
@@ -204,19 +216,18 @@ def join_desk(
         raise InvalidInput("Admins are not desk members; give desks to prosecutors and officers.")
     if session.get(DeskMembership, (desk.id, user.id)) is not None:
         raise Conflict(f"'{user.username}' is already a member of desk '{desk.slug}'.")
-    membership = DeskMembership(
-        desk_id=desk.id,
-        user_id=user.id,
-        joined_at=now,
-        needs_key_grant=user.role is StaffRole.PROSECUTOR and _desk_has_tips(session, desk.id),
-    )
+    membership = _membership(session, desk.id, user, now=now, actor_id=actor_id)
     session.add(membership)
     audit.record(
         session,
         action=AuditAction.DESK_MEMBER_ADDED,
         now=now,
         actor_user_id=actor_id,
-        details={"desk_id": desk.id, "user_id": user.id},
+        details={
+            "desk_id": desk.id,
+            "user_id": user.id,
+            "approved": membership.approved_at is not None,
+        },
     )
     session.flush()
     return membership

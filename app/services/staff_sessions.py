@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotSignedIn
 from app.models import StaffRole, StaffSession, StaffUser
-from app.services import audit, key_grants
+from app.services import audit
 from app.services.audit import AuditAction
 from app.services.custody import CustodyBroken, new_custody, open_custody, split_cookie
 from crypto.keys import KeyPair, keypair_from_secret
@@ -54,14 +54,12 @@ def start_session(
 ) -> str:
     """Open a session for a member who just proved who they are; returns the cookie value.
 
-    The sign-in is audited. A prosecutor's session also lets waiting colleagues in (their
-    keys to older tips are re-sealed with this prosecutor's key, :mod:`key_grants`).
+    The sign-in is audited. It grants nobody anything: keys reach a newcomer only through a
+    colleague's explicit approval (:mod:`app.services.approvals`).
     """
     cookie = open_session(
         session, user, keypair=keypair, now=now, idle=limits.idle, max_lifetime=limits.max_lifetime
     )
-    if keypair is not None:
-        key_grants.grant_waiting_colleagues(session, user, keypair, now=now)
     audit.record(session, action=AuditAction.STAFF_SIGNED_IN, now=now, actor_user_id=user.id)
     return cookie
 

@@ -20,11 +20,15 @@ def register_blueprints(flask_app: Flask) -> None:
 
     # The case officers' board and the admin area.
     from app.web.admin import bp as admin_bp
+    from app.web.approvals import bp as approvals_bp
     from app.web.board import bp as board_bp
 
     flask_app.register_blueprint(board_bp)
     flask_app.register_blueprint(admin_bp)
+    flask_app.register_blueprint(approvals_bp)
 
+    from app.web.report_view import register_report_helpers
     from app.web.staff_nav import register_template_helpers
 
     register_template_helpers(flask_app)
+    register_report_helpers(flask_app)

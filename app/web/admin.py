@@ -17,11 +17,15 @@ from app.errors import DomainError, InvalidInput
 from app.models import StaffRole, TipsterStatus
 from app.services import access, administration, audit_log, desk_settings, desks, staff
 from app.services.tipster import DEFAULT_STATUS_TEXTS
+from app.web import params
 from app.web.board import csv_response, render_statistics
 from app.web.errors import form_refusal_status
 from app.web.staff_auth import current_staff, staff_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# User names and audit action names are at most 64 characters (their columns).
+MAX_NAME_CHARS = 64
 
 
 def guidance_for_form(desk_id: int) -> str | None:
@@ -39,13 +43,7 @@ def now() -> datetime:
 
 
 def _day(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("Give days as YYYY-MM-DD.") from None
+    return params.day_param(request.args, name, message="Give days as YYYY-MM-DD.")
 
 
 @bp.get("/")
@@ -100,6 +98,7 @@ def _render_desk(slug: str, error: str | None = None, status: int = 200) -> Resp
         status_texts=desk_settings.status_texts(session, desk.id),
         guidance=desk_settings.guidance_texts(session, desk.id),
         members=[(m.user, m) for m in desk.memberships],
+        readers=len(desks.desk_recipients(session, desk.id)),
         candidates=[
             user
             for user in staff.list_staff_users(session)
@@ -131,10 +130,10 @@ def _desk_change(slug: str, apply: Callable[[], None]) -> ResponseReturnValue:
 @staff_required(access.ADMINS)
 def desk_update(slug: str) -> ResponseReturnValue:
     def apply() -> None:
-        try:
-            retention_days = int(request.form.get("retention_days", ""))
-        except ValueError:
-            raise InvalidInput("Retention is a whole number of days.") from None
+        refused = "Retention is a whole number of days."
+        retention_days = params.int_param(request.form, "retention_days", message=refused)
+        if retention_days is None:
+            raise InvalidInput(refused)
         desk_settings.update_desk(
             get_db(),
             desks.get_desk(get_db(), slug),
@@ -151,13 +150,14 @@ def desk_update(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/status-text")
+@params.multiline("text")
 @staff_required(access.ADMINS)
 def desk_status_text(slug: str) -> ResponseReturnValue:
     def apply() -> None:
-        try:
-            status = TipsterStatus(request.form.get("status", ""))
-        except ValueError:
-            raise InvalidInput("Choose a status from the list.") from None
+        refused = "Choose a status from the list."
+        status = params.choice_param(request.form, "status", TipsterStatus, message=refused)
+        if status is None:
+            raise InvalidInput(refused)
         desk_settings.set_status_text(
             get_db(),
             desks.get_desk(get_db(), slug),
@@ -172,6 +172,7 @@ def desk_status_text(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/guidance")
+@params.multiline("markdown")
 @staff_required(access.ADMINS)
 def desk_guidance_edit(slug: str) -> ResponseReturnValue:
     def apply() -> None:
@@ -188,6 +189,7 @@ def desk_guidance_edit(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/desks/<slug>/recovery-keys")
+@params.multiline("key_file")
 @staff_required(access.ADMINS)
 def desk_recovery_key(slug: str) -> ResponseReturnValue:
     def apply() -> None:
@@ -258,10 +260,10 @@ def user_list() -> ResponseReturnValue:
 def user_create() -> ResponseReturnValue:
     session = get_db()
     try:
-        try:
-            role = StaffRole(request.form.get("role", ""))
-        except ValueError:
-            raise InvalidInput("Choose a role from the list.") from None
+        refused = "Choose a role from the list."
+        role = params.choice_param(request.form, "role", StaffRole, message=refused)
+        if role is None:
+            raise InvalidInput(refused)
         created = administration.create_staff_user(
             session,
             current_staff().user,
@@ -298,13 +300,15 @@ def user_disable(username: str) -> ResponseReturnValue:
 @staff_required(access.ADMINS)
 def audit_view() -> ResponseReturnValue:
     filters = audit_log.AuditFilter(
-        actor=request.args.get("actor") or None,
-        action=request.args.get("action") or None,
-        tip_id=request.args.get("tip") or None,
+        actor=params.text_param(request.args, "actor", max_chars=MAX_NAME_CHARS) or None,
+        action=params.text_param(request.args, "action", max_chars=MAX_NAME_CHARS) or None,
+        tip_id=params.uuid_param(
+            request.args, "tip", message="Give the tip's full id (as in its address)."
+        ),
         since=_day("since"),
         until=_day("until"),
     )
-    page = audit_log.audit_page(get_db(), filters, cursor=request.args.get("before"))
+    page = audit_log.audit_page(get_db(), filters, cursor=params.text_param(request.args, "before"))
     return render_template("admin/audit.html", page=page, filters=filters)
 
 

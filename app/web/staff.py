@@ -6,6 +6,7 @@ rendered as escaped text by Jinja's autoescaping and never turned into links or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,9 +27,9 @@ from app.context import get_blob_store, get_config, get_db
 from app.errors import DomainError, InvalidInput
 from app.models import ObjectKind, Scope, StaffRole, StaffUser, TipStatus
 from app.security import csrf, limiter
-from app.services import access, casefile, inbox, key_grants
+from app.services import access, approvals, casefile, inbox, key_grants
 from app.services import staff_auth as auth
-from app.services.report_form import REPORT_FIELDS
+from app.web import params
 from app.web.downloads import attachment_disposition
 from app.web.errors import form_refusal_status, refusal_status
 from app.web.forms import (
@@ -48,8 +49,12 @@ from app.web.staff_auth import (
     set_session_cookie,
     staff_required,
 )
+from crypto.fingerprint import fingerprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+# What app.services.staff hands out (secrets.token_urlsafe); anything else is no invitation.
+INVITATION_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 # --- Signing in and out -----------------------------------------------------------------
@@ -123,6 +128,8 @@ def invitation(token: str) -> ResponseReturnValue:
     session = get_db()
     config = get_config()
     moment = now()
+    if INVITATION_TOKEN.fullmatch(token) is None:  # the service reads a token as ASCII
+        raise auth.InvitationInvalid()
     user = auth.find_invitation(session, token, moment)
     form = InvitationForm()
     error = None
@@ -201,6 +208,7 @@ def account() -> ResponseReturnValue:
         error=error,
         changed=request.args.get("changed") == "1",
         user=context.user,
+        key_fingerprint=fingerprint(context.keypair.public_key) if context.keypair else None,
     ), (422 if error else 200)
 
 
@@ -208,13 +216,9 @@ def account() -> ResponseReturnValue:
 
 
 def _inbox_filter(desk_ids: set[int]) -> inbox.InboxFilter:
-    status = request.args.get("status") or None
-    desk = request.args.get("desk") or None
-    try:
-        status_value = TipStatus(status) if status else None
-        desk_id = int(desk) if desk else None
-    except ValueError:
-        raise DomainError("Unknown filter value; choose from the lists.") from None
+    refused = "Unknown filter value; choose from the lists."
+    status_value = params.choice_param(request.args, "status", TipStatus, message=refused)
+    desk_id = params.int_param(request.args, "desk", message=refused)
     if desk_id is not None and desk_id not in desk_ids:
         desk_id = -1  # never another desk's tips: an empty page
     return inbox.InboxFilter(
@@ -227,12 +231,10 @@ def _inbox_filter(desk_ids: set[int]) -> inbox.InboxFilter:
 def inbox_view() -> ResponseReturnValue:
     context = current_staff()
     session = get_db()
-    if context.keypair is not None:  # every visit is a chance to let waiting colleagues in
-        key_grants.grant_waiting_colleagues(session, context.user, context.keypair, now=now())
     desks = access.member_desks(session, context.user.id)
     filters = _inbox_filter({desk.id for desk in desks})
     page = inbox.inbox_page(
-        session, context.user.id, filters=filters, cursor=request.args.get("after")
+        session, context.user.id, filters=filters, cursor=params.text_param(request.args, "after")
     )
     return render_template(
         "staff/inbox.html",
@@ -240,7 +242,7 @@ def inbox_view() -> ResponseReturnValue:
         desks=desks,
         filters=filters,
         statuses=list(TipStatus),
-        waiting=key_grants.pending_grants(session, context.user.id),
+        waiting=approvals.waiting_count(session, context),
         locked=key_grants.tips_awaiting_access(session, context.user.id),
         can_read=context.user.role is StaffRole.PROSECUTOR,
         logout_form=EmptyForm(),
@@ -278,7 +280,6 @@ def _render_tip(
         files=[e for e in entries if e.kind is ObjectKind.FILE],
         thread=[e for e in entries if e.scope is Scope.THREAD and e.kind is ObjectKind.MESSAGE],
         notes=[e for e in entries if e.kind is ObjectKind.NOTE],
-        fields=REPORT_FIELDS,
         reply_form=reply_form,
         note_form=note_form,
         unread_form=EmptyForm(),
@@ -289,7 +290,7 @@ def _render_tip(
     ), status
 
 
-@bp.get("/tips/<tip_id>")
+@bp.get("/tips/<uuid_text:tip_id>")
 @staff_required(access.READERS)
 def tip_view(tip_id: str) -> ResponseReturnValue:
     return _render_tip(_open(tip_id))
@@ -327,19 +328,21 @@ def _tip_error(
     return _render_tip(opened, error=failure.message, error_for=which, status=status, **texts)
 
 
-@bp.post("/tips/<tip_id>/reply")
+@bp.post("/tips/<uuid_text:tip_id>/reply")
+@params.multiline("text")
 @staff_required(access.READERS)
 def tip_reply(tip_id: str) -> ResponseReturnValue:
     return _add_text(tip_id, Scope.THREAD, "reply")
 
 
-@bp.post("/tips/<tip_id>/notes")
+@bp.post("/tips/<uuid_text:tip_id>/notes")
+@params.multiline("text")
 @staff_required(access.READERS)
 def tip_note(tip_id: str) -> ResponseReturnValue:
     return _add_text(tip_id, Scope.INTERNAL, "note")
 
 
-@bp.post("/tips/<tip_id>/unread")
+@bp.post("/tips/<uuid_text:tip_id>/unread")
 @staff_required(access.READERS)
 def tip_mark_unread(tip_id: str) -> ResponseReturnValue:
     opened = _open(tip_id)
@@ -349,7 +352,7 @@ def tip_mark_unread(tip_id: str) -> ResponseReturnValue:
     return redirect(url_for("staff.inbox_view"), code=303)
 
 
-@bp.get("/tips/<tip_id>/files/<object_id>")
+@bp.get("/tips/<uuid_text:tip_id>/files/<uuid_text:object_id>")
 @staff_required(access.READERS)
 def tip_download(tip_id: str, object_id: str) -> BaseResponse:
     opened = _open(tip_id)

@@ -6,7 +6,7 @@ from flask import Flask, current_app, url_for
 
 # Links to other staff areas, shown in the menu when their blueprint is registered.
 NAV_LINKS = {
-    "prosecutor": [("board.index", "Board")],
+    "prosecutor": [("board.index", "Board"), ("approvals.index", "Approvals")],
     "officer": [("board.index", "Board")],
     "admin": [("admin.index", "Admin")],
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 import time
@@ -117,3 +118,22 @@ def post_text(client: FlaskClient, tip_id: str, which: str, text: str) -> TestRe
 
 def inbox_tip_ids(client: FlaskClient, query: str = "") -> list[str]:
     return TIP_LINK.findall(client.get(f"/staff/{query}").get_data(as_text=True))
+
+
+def approve_reader(client: FlaskClient, approvals_page: str, name: str) -> TestResponse:
+    """Approve the waiting reader ``name`` from the approvals page, as a prosecutor does after
+    comparing the fingerprint shown there (the form carries the key id that was shown)."""
+    section = approvals_page[approvals_page.index(name) :]
+    action = re.search(r'<form method="post" action="([^"]+)"', section)
+    key_id = re.search(r'name="key_id" value="([0-9a-f]{32})"', section)
+    assert action is not None and key_id is not None, "no approval form for " + name
+    response = client.post(
+        html.unescape(action.group(1)),
+        data={
+            "csrf_token": csrf_token_from(approvals_page),
+            "key_id": key_id.group(1),
+            "compared": "yes",
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response

@@ -29,6 +29,7 @@ from tests.support.canary import canary_file, new_canary
 from tests.support.reading import read_tip_as
 from tests.web.conftest import ReceivingDesk, add_desk
 from tests.web.staff_steps import (
+    approve_reader,
     inbox_tip_ids,
     make_staff,
     post_text,
@@ -290,7 +291,7 @@ def test_sessions_end_when_idle_and_at_logout(
     assert client.get("/staff/").status_code == 303
 
 
-def test_a_late_prosecutor_reads_older_tips_after_a_colleague_signs_in(
+def test_a_late_prosecutor_reads_older_tips_only_after_a_colleague_approves_them(
     app: Flask, desk: ReceivingDesk
 ) -> None:
     first = make_staff(app, "pat", StaffRole.PROSECUTOR, [desk.slug])
@@ -306,7 +307,11 @@ def test_a_late_prosecutor_reads_older_tips_after_a_colleague_signs_in(
     assert refused.status_code == 409 and "once a colleague" in refused.text
     first_client = app.test_client()
     sign_in(app, first_client, first)
-    assert "waiting" not in first_client.get("/staff/").get_data(as_text=True)
+    # Signing in grants nothing any more: only an explicit approval does.
+    assert late_client.get(f"/staff/tips/{tip_id}").status_code == 409
+    page = first_client.get("/staff/approvals/").text
+    assert "Lena" in page or "lena" in page
+    approve_reader(first_client, page, "lena")
     assert canary in late_client.get(f"/staff/tips/{tip_id}").get_data(as_text=True)
     assert "will become readable" not in late_client.get("/staff/").text
 
