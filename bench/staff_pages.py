@@ -57,14 +57,16 @@ def median_ms(call: Callable[[], object], prepare: Callable[[], object] | None =
 
 @contextmanager
 def scratch_database(name: str, description: str) -> Iterator[str]:
-    """Parse ``--server``/``--keep``, create database ``name``, yield its URL, drop it after."""
+    """Parse ``--server``/``--keep``, create a database of its own (``name`` plus a random
+    suffix, so two runs at once never share or drop each other's), yield its URL, drop it
+    after."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--server", default=DEFAULT_SERVER)
     parser.add_argument("--keep", action="store_true", help="keep the database to inspect")
     args = parser.parse_args()
+    name = f"{name}_{secrets.token_hex(4)}"
     server = create_engine(args.server, isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         connection.execute(text(f"CREATE DATABASE {name}"))
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     try:
@@ -74,6 +76,7 @@ def scratch_database(name: str, description: str) -> Iterator[str]:
             print(f"kept {url}")
         else:
             with server.connect() as connection:
+                # Only this run's database: the name is unique to it.
                 connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         server.dispose()
 
