@@ -22,7 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from app import context, i18n, security
     from app.config import Config
-    from app.web import register_blueprints
+    from app.web import params, register_blueprints
     from app.web.errors import register_error_handlers
     from app.web.upload.no_spool_request import NoSpoolRequest
 
@@ -49,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     context.init_app(flask_app, config)
     security.init_app(flask_app, config)
     i18n.init_app(flask_app)
+    params.init_app(flask_app)  # URL converters first: the blueprints' rules use them
     register_blueprints(flask_app)
     register_error_handlers(flask_app)
     _add_tipline_commands(flask_app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,14 +31,20 @@ from app.i18n import SUPPORTED_LOCALES
 from app.models import ObjectKind, Scope
 from app.security import csrf
 from app.services import draft_chunks, draft_errors, drafts, upload_plan
+from app.web import params
 from app.web.api_spec import openapi_document
 from app.web.upload import socket_body
 from crypto.keys import key_id
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+params.reads_own_body(bp)  # JSON and ciphertext bodies, never forms
 
 MAX_JSON_BYTES = 256 * 1024
+# The API's bodies nest three levels; far more is an attack on the parser.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 JSON_TYPE = "application/json"
 BYTES_TYPE = "application/octet-stream"
 # Each piece of a chunk batch is written (and its writeback started) while the next arrives.
@@ -99,11 +106,26 @@ def _declared_length(limit: int, too_large: DomainError) -> int:
     return length
 
 
+def nesting_depth(raw: bytes, limit: int) -> int:
+    """How deep the arrays and objects of the JSON text ``raw`` nest, counted up to just
+    past ``limit`` (a scan of the brackets outside strings: no parser recursion)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+    return deepest
+
+
 def _json_body() -> dict[str, Any]:
     """:raises InvalidInput: / :raises UnsupportedMediaType: / :raises BodyTooLarge:"""
     _require_type(JSON_TYPE)
     too_large = BodyTooLarge(f"JSON bodies are at most {MAX_JSON_BYTES} bytes.")
     _declared_length(MAX_JSON_BYTES, too_large)
+    # Checked before parsing: Python's parser recurses, and fails deep down (RecursionError).
+    if nesting_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidInput(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("The request body is not a JSON object.")
@@ -231,7 +253,9 @@ def discard_draft(draft_id: object) -> ResponseReturnValue:
 def append_chunk(draft_id: object, object_id: object) -> ResponseReturnValue:
     credentials = _credentials(draft_id)
     _require_type(BYTES_TYPE)
-    offset = request.args.get("offset", type=int)
+    offset = params.int_param(
+        request.args, "offset", message="Give the chunk's byte offset as ?offset=N."
+    )
     if offset is None:
         raise InvalidInput("Give the chunk's byte offset as ?offset=N.")
     length = _declared_length(

@@ -27,7 +27,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 _ERROR_TEXT = {
-    400: "Malformed input (invalid_input, bad_chunk).",
+    400: "Malformed input (invalid_input, bad_chunk), also a control character or an overlong "
+    "value anywhere in the address (invalid_input).",
     401: "Missing or wrong draft token (bad_token).",
     403: "A cross-site request (cross_site_request).",
     404: "No such draft or object (draft_not_found, object_not_found).",
@@ -37,7 +38,9 @@ _ERROR_TEXT = {
     411: "No Content-Length (length_required).",
     413: "Too large (chunk_too_large, draft_too_large, body_too_large).",
     415: "Wrong Content-Type (unsupported_media_type).",
-    503: "The desk cannot receive tips: it has no recipient key (desk_unavailable).",
+    503: "Try again later. The desk cannot receive tips: it has no recipient key "
+    "(desk_unavailable); or the database or the rate-limit store is down (unavailable, with "
+    "Retry-After): nothing was committed, and a chunk upload resumes from the stored size.",
 }
 
 _DRAFT_ID = {"name": "draft_id", "in": "path", "required": True, "schema": _UUID}
@@ -159,7 +162,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "This document.",
                     "security": [],
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document.")},
+                    "responses": {
+                        "200": _json({"type": "object"}, "OpenAPI 3.1 document."),
+                        **_errors(400),
+                    },
                 }
             },
             "/api/v1/drafts": {
@@ -201,14 +207,14 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The draft's recipients and stored bytes per object.",
                     "responses": {
                         "200": _json(_ref("Draft"), "The draft."),
-                        **_errors(401, 403, 404, 409, 410),
+                        **_errors(400, 401, 403, 404, 409, 410, 503),
                     },
                 },
                 "delete": {
                     "summary": "Cancel: delete the draft and everything uploaded.",
                     "responses": {
                         "204": {"description": "Deleted."},
-                        **_errors(401, 403, 404, 409),
+                        **_errors(400, 401, 403, 404, 409, 503),
                     },
                 },
             },
@@ -241,7 +247,7 @@ def openapi_document() -> dict[str, Any]:
                             {"type": "object", "properties": {"stored": {"type": "integer"}}},
                             "Bytes now stored.",
                         ),
-                        **_errors(400, 401, 403, 404, 409, 410, 411, 413, 415),
+                        **_errors(400, 401, 403, 404, 409, 410, 411, 413, 415, 503),
                     },
                 },
             },
@@ -261,7 +267,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                             "Submitted.",
                         ),
-                        **_errors(400, 401, 403, 404, 409, 410, 411, 413, 415),
+                        **_errors(400, 401, 403, 404, 409, 410, 411, 413, 415, 503),
                     },
                 },
             },

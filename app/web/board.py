@@ -28,6 +28,7 @@ from app.models import OutcomeKind, TagKind, Tip, TipStatus
 from app.services import access, casework, stats, workflow
 from app.services import board as board_service
 from app.services.digest import build_digest
+from app.web import params
 from app.web.errors import form_refusal_status
 from app.web.staff_auth import current_staff, staff_required
 
@@ -46,14 +47,7 @@ def parse_day(text: str | None, what: str) -> date:
         raise InvalidInput(f"Give the {what} as a day (YYYY-MM-DD).") from None
 
 
-def _optional_int(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput("Unknown filter value; choose from the lists.") from None
+FILTER_REFUSED = "Unknown filter value; choose from the lists."
 
 
 @bp.get("/")
@@ -62,16 +56,24 @@ def index() -> ResponseReturnValue:
     user = current_staff().user
     session = get_db()
     today = now().date()
-    try:
-        view = board_service.BoardView(request.args.get("view") or "overdue")
-    except ValueError:
-        raise InvalidInput("Unknown view; choose from the lists.") from None
+    view = params.choice_param(
+        request.args,
+        "view",
+        board_service.BoardView,
+        message="Unknown view; choose from the lists.",
+    )
     filters = board_service.BoardFilter(
-        view=view, desk_id=_optional_int("desk"), assignee_id=_optional_int("assignee")
+        view=view or board_service.BoardView.OVERDUE,
+        desk_id=params.int_param(request.args, "desk", message=FILTER_REFUSED),
+        assignee_id=params.int_param(request.args, "assignee", message=FILTER_REFUSED),
     )
     desk_ids = access.member_desk_ids(session, user.id)
     page = board_service.board_page(
-        session, user.id, today=today, filters=filters, cursor=request.args.get("after")
+        session,
+        user.id,
+        today=today,
+        filters=filters,
+        cursor=params.text_param(request.args, "after"),
     )
     colleagues = {
         member.id: member.display_name
@@ -118,7 +120,7 @@ def _render_tip(tip: Tip, error: str | None = None, status: int = 200) -> Respon
     )
 
 
-@bp.get("/tips/<tip_id>")
+@bp.get("/tips/<uuid_text:tip_id>")
 @staff_required(access.CASE_WORKERS)
 def tip(tip_id: str) -> ResponseReturnValue:
     return _render_tip(_tip(tip_id))
@@ -135,16 +137,17 @@ def _change(tip_id: str, apply: Callable[[Tip], None]) -> ResponseReturnValue:
     return redirect(url_for("board.tip", tip_id=tip_id), code=303)
 
 
-@bp.post("/tips/<tip_id>/status")
+@bp.post("/tips/<uuid_text:tip_id>/status")
 @staff_required(access.CASE_WORKERS)
 def tip_status(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
-        try:
-            status = TipStatus(request.form.get("status", ""))
-            outcome_text = request.form.get("outcome") or None
-            outcome = workflow.ClosingOutcome(outcome_text) if outcome_text else None
-        except ValueError:
-            raise InvalidInput("Choose a status from the list.") from None
+        refused = "Choose a status from the list."
+        status = params.choice_param(request.form, "status", TipStatus, message=refused)
+        if status is None:
+            raise InvalidInput(refused)
+        outcome = params.choice_param(
+            request.form, "outcome", workflow.ClosingOutcome, message=refused
+        )
         workflow.change_status(
             get_db(), tip, current_staff().user, status, now=now(), outcome=outcome
         )
@@ -152,34 +155,32 @@ def tip_status(tip_id: str) -> ResponseReturnValue:
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/assignee")
+@bp.post("/tips/<uuid_text:tip_id>/assignee")
 @staff_required(access.CASE_WORKERS)
 def tip_assignee(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
-        raw = request.form.get("assignee", "")
-        try:
-            assignee = int(raw) if raw else None
-        except ValueError:
-            raise InvalidInput("Choose a colleague from the list.") from None
+        assignee = params.int_param(
+            request.form, "assignee", message="Choose a colleague from the list."
+        )
         workflow.assign(get_db(), tip, current_staff().user, assignee or None, now=now())
 
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/priority")
+@bp.post("/tips/<uuid_text:tip_id>/priority")
 @staff_required(access.CASE_WORKERS)
 def tip_priority(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
-        try:
-            priority = int(request.form.get("priority", ""))
-        except ValueError:
-            raise InvalidInput("Choose a priority from the list.") from None
+        refused = "Choose a priority from the list."
+        priority = params.int_param(request.form, "priority", message=refused)
+        if priority is None:
+            raise InvalidInput(refused)
         workflow.set_priority(get_db(), tip, current_staff().user, priority, now=now())
 
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/tags")
+@bp.post("/tips/<uuid_text:tip_id>/tags")
 @staff_required(access.CASE_WORKERS)
 def tip_tags(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
@@ -189,7 +190,8 @@ def tip_tags(tip_id: str) -> ResponseReturnValue:
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/extension")
+@bp.post("/tips/<uuid_text:tip_id>/extension")
+@params.multiline("reason")
 @staff_required(access.CASE_WORKERS)
 def tip_extension(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
@@ -200,7 +202,7 @@ def tip_extension(tip_id: str) -> ResponseReturnValue:
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/preservation")
+@bp.post("/tips/<uuid_text:tip_id>/preservation")
 @staff_required(access.CASE_WORKERS)
 def tip_preservation(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
@@ -216,7 +218,7 @@ def tip_preservation(tip_id: str) -> ResponseReturnValue:
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/preservation/<int:request_id>/extend")
+@bp.post("/tips/<uuid_text:tip_id>/preservation/<int:request_id>/extend")
 @staff_required(access.CASE_WORKERS)
 def tip_preservation_extend(tip_id: str, request_id: int) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
@@ -227,14 +229,14 @@ def tip_preservation_extend(tip_id: str, request_id: int) -> ResponseReturnValue
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/outcomes")
+@bp.post("/tips/<uuid_text:tip_id>/outcomes")
 @staff_required(access.CASE_WORKERS)
 def tip_outcome(tip_id: str) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:
-        try:
-            kind = OutcomeKind(request.form.get("kind", ""))
-        except ValueError:
-            raise InvalidInput("Choose an outcome from the list.") from None
+        refused = "Choose an outcome from the list."
+        kind = params.choice_param(request.form, "kind", OutcomeKind, message=refused)
+        if kind is None:
+            raise InvalidInput(refused)
         amount, currency = casework.parse_amount(
             request.form.get("amount", ""), request.form.get("currency", "")
         )
@@ -253,7 +255,7 @@ def tip_outcome(tip_id: str) -> ResponseReturnValue:
     return _change(tip_id, apply)
 
 
-@bp.post("/tips/<tip_id>/outcomes/<int:outcome_id>/remove")
+@bp.post("/tips/<uuid_text:tip_id>/outcomes/<int:outcome_id>/remove")
 @staff_required(access.CASE_WORKERS)
 def tip_outcome_remove(tip_id: str, outcome_id: int) -> ResponseReturnValue:
     def apply(tip: Tip) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+
+# A one-time code: ASCII digits, spaces allowed ("123 456"); "²" or "٣" is no code.
+TOTP_DIGITS = Regexp(r"^[0-9 ]*$", message="The one-time code is six digits.")
 
 
 class CodeLoginForm(FlaskForm):
@@ -30,20 +33,20 @@ class EmptyForm(FlaskForm):
 class StaffLoginForm(FlaskForm):
     username = StringField("User name", validators=[InputRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
-    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16), TOTP_DIGITS])
 
 
 class InvitationForm(FlaskForm):
     password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)])
     confirm = PasswordField("New password again", validators=[InputRequired(), Length(max=1024)])
-    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16), TOTP_DIGITS])
 
 
 class PasswordChangeForm(FlaskForm):
     current = PasswordField("Current password", validators=[InputRequired(), Length(max=1024)])
     password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)])
     confirm = PasswordField("New password again", validators=[InputRequired(), Length(max=1024)])
-    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16)])
+    totp = StringField("One-time code", validators=[InputRequired(), Length(max=16), TOTP_DIGITS])
 
 
 class StaffTextForm(FlaskForm):

@@ -9,9 +9,12 @@ carries the key that opens the prosecutor's key custody blob), refuses other rol
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
+from urllib.parse import quote, urlsplit
 
 from flask import g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -100,8 +103,35 @@ def staff_required(
     return decorate
 
 
+# Characters a redirect target keeps as they are; anything else is percent-encoded.
+_LOCATION_SAFE = "/?#&=%+:@!$'()*,;~"
+# What browsers strip from a URL before parsing it (WHATWG URL: tab, LF, CR anywhere).
+_BROWSER_STRIPPED = re.compile(r"[\t\n\r]")
+MAX_NEXT_CHARS = 2_048
+
+
+def _is_site_path(target: str) -> bool:
+    """A path on this site, however a browser reads it: one leading ``/``, no backslash
+    (``/\\host`` is ``//host`` to a browser), no control or other Unicode ``C`` character,
+    and no scheme or host, before or after what browsers strip."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if any(unicodedata.category(char).startswith("C") for char in target):
+        return False
+    for seen in (target, _BROWSER_STRIPPED.sub("", target).strip(" ")):
+        parts = urlsplit(seen)
+        if parts.scheme or parts.netloc or not seen.startswith("/") or seen.startswith("//"):
+            return False
+    return True
+
+
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site (never ``//host`` or a scheme) may follow sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Where to go after sign-in: ``target`` if it is a path on this site, else ``default``.
+
+    The path comes back percent-encoded (spaces and non-ASCII characters too), so the
+    ``Location`` header holds only characters no browser reinterprets.
+    """
+    if not target or len(target) > MAX_NEXT_CHARS or not _is_site_path(target):
+        return default
+    location = quote(target, safe=_LOCATION_SAFE)
+    return location if _is_site_path(location) else default

@@ -521,3 +521,32 @@ def test_of_two_concurrent_finalizes_one_submits_and_the_other_finds_it_submitte
         desk.recovery, engine, app.extensions["tipline.blobs"], browser.draft_id
     )
     assert attached.metadata["body"] == browser.object_id(BODY)
+
+
+@pytest.mark.parametrize("opener", ["[", '{"":'])
+def test_a_json_body_nested_50000_deep_is_a_400_with_a_clear_error(
+    client: FlaskClient, desk: ReceivingDesk, opener: str
+) -> None:
+    closer = "]" if opener == "[" else "}"
+    body = opener * 50_000 + "1" + closer * 50_000
+    response = client.post(DRAFTS, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "invalid_input",
+        "message": "The JSON body nests deeper than 32 levels.",
+    }
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting(
+    client: FlaskClient, desk: ReceivingDesk
+) -> None:
+    body = '{"desk": "[[[[\\"{{{{' + "[" * 1000 + '", "lang": "en", "objects": []}'
+    response = client.post(DRAFTS, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nests deeper" not in response.get_json()["message"]
+    nested_32 = "[" * 31 + "]" * 31
+    response = client.post(
+        DRAFTS, data=f'{{"desk": "kenya", "objects": {nested_32}}}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "nests deeper" not in response.get_json()["message"]
