@@ -21,6 +21,8 @@ PEPPER_FILE = "pepper"
 MIN_SECRET_KEY_BYTES = 32
 PEPPER_BYTES = 32
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+# Code logins derive Argon2id keys; at most this many at once per worker process.
+DEFAULT_CODE_LOGIN_SLOTS = 2
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -85,6 +87,10 @@ class Config:
     staff_session_max_hours: int = 12
     staff_kdf: StaffKdf = field(default_factory=StaffKdf)
     smtp: SmtpConfig | None = None
+    # Only behind our nginx, which sets X-Tor-Circuit from tor's PROXY header (deploy/).
+    trust_circuit_header: bool = False
+    code_login_slots: int = DEFAULT_CODE_LOGIN_SLOTS
+    code_login_wait_seconds: float = 1.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -127,6 +133,10 @@ class Config:
                 env_vars, "TIPLINE_STAFF_SESSION_MAX_HOURS", 12
             ),
             smtp=smtp_from_env(env_vars),
+            trust_circuit_header=_parse_bool(env_vars, "TIPLINE_TRUST_CIRCUIT_HEADER"),
+            code_login_slots=_parse_positive_int(
+                env_vars, "TIPLINE_CODE_LOGIN_SLOTS", DEFAULT_CODE_LOGIN_SLOTS
+            ),
         )
 
 
@@ -248,6 +258,19 @@ def _parse_enum(enum: type[_E], name: str, value: str) -> _E:
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
         raise ConfigError(f"{name}={value!r} is not one of: {allowed}") from None
+
+
+def _parse_bool(environ: Mapping[str, str], name: str) -> bool:
+    """Unset or empty is false.
+
+    :raises ConfigError: anything but 1/0, true/false, yes/no, on/off.
+    """
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r} is not one of: 1, 0, true, false, yes, no, on, off")
 
 
 def _parse_positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

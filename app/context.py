@@ -6,9 +6,16 @@ and services never commit or roll back. Two things may settle it earlier, both h
 :func:`settle_transaction` for a refused action whose page is rendered next (through
 :func:`app.web.errors.refusal_status`, which keeps the effects an error says must persist), and
 :func:`end_read_transaction` before a long request body is received.
+
+What a request writes outside the database before its rows commit (the blobs of a new tip)
+is registered with :func:`discard_unless_committed`: it is removed whenever the transaction
+ends without committing, including a commit that fails because the database went away.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine
@@ -17,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Config
 from app.db import make_engine, make_session_factory
 from app.storage import BlobStore, make_blob_store
+
+log = logging.getLogger("tipline.context")
 
 
 def init_app(flask_app: Flask, config: Config) -> None:
@@ -54,6 +63,25 @@ def get_db() -> Session:
     return session
 
 
+def discard_unless_committed(undo: Callable[[], None]) -> None:
+    """Have ``undo`` run if this request's transaction ends without committing: rolled back
+    (an error, a refusal), or its commit failed. ``undo`` must be safe to run twice.
+    """
+    g.setdefault("db_undo", []).append(undo)
+
+
+def _run_undo() -> None:
+    for undo in g.pop("db_undo", []):
+        try:
+            undo()
+        except Exception as error:  # the next undo still runs; the type goes to the log
+            log.error("undoing an uncommitted request failed: %s", type(error).__name__)
+
+
+def _committed() -> None:
+    g.pop("db_undo", None)
+
+
 def settle_transaction(*, keep: bool) -> None:
     """End the request's transaction now: commit it if ``keep``, else roll it back.
 
@@ -66,9 +94,10 @@ def settle_transaction(*, keep: bool) -> None:
     if session is None:
         return
     if keep:
-        session.commit()
+        _commit(session)
     else:
         session.rollback()
+        _run_undo()
     g.db_settled = True
 
 
@@ -87,10 +116,20 @@ def _commit_if_successful(response: Response) -> Response:
         return response
     g.db_session_done = session
     if response.status_code < 400 or g.pop("db_settled", False):
-        session.commit()
+        _commit(session)
     else:
         session.rollback()
+        _run_undo()
     return response
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        _run_undo()
+        raise
+    _committed()
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -99,3 +138,4 @@ def _close_session(_exc: BaseException | None) -> None:
         if session is not None:
             session.rollback()
             session.close()
+    _run_undo()  # left only if nothing committed (an error escaped before the response)

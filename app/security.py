@@ -7,19 +7,22 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 
 from app.config import Config
+from app.services.kdf_slots import KdfSlots
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 csrf = CSRFProtect()
 # Tipsters reach us through Tor: their address is the onion proxy's, and we never want to keep
-# it anyway. Limits are therefore keyed per route (and per account or code where a view says).
+# it anyway. Limits are therefore keyed per route, and per client (Tor circuit or browser
+# session, app/web/rate_limits.py) or per account where a view says.
 limiter = Limiter(key_func=lambda: "instance")
+REDIS_TIMEOUT_SECONDS = 1.0
 
 BASE_CSP = {
     "default-src": "'none'",
@@ -35,7 +38,7 @@ SCRIPT_CSP = {
     "connect-src": "'self'",
     "worker-src": "'self'",
 }
-STAFF_BLUEPRINTS = frozenset({"staff", "admin", "board"})
+STAFF_BLUEPRINTS = frozenset({"staff", "admin", "board", "approvals"})
 access_log = logging.getLogger("tipline.access")
 
 
@@ -62,9 +65,35 @@ def init_app(flask_app: Flask, config: Config) -> None:
     csrf.init_app(flask_app)
     flask_app.config["RATELIMIT_STORAGE_URI"] = config.rate_limit_storage_uri
     flask_app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    if config.redis_url:
+        # A Redis that hangs must not hang requests: fail fast, then fall back (below).
+        flask_app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        }
+    # Redis down: each worker counts the same limits in memory until Redis answers again
+    # (docs/THREAT_MODEL.md "Rate limits"); the Argon2id slots bound the CPU meanwhile.
+    flask_app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     limiter.init_app(flask_app)
+    # One Limiter serves this process's app; a new app (tests build many) gets a new storage,
+    # which starts out assumed alive rather than inheriting a predecessor's fallback.
+    limiter._storage_dead = False
+    flask_app.extensions["tipline.code_login_slots"] = KdfSlots(
+        config.code_login_slots, config.code_login_wait_seconds
+    )
     flask_app.after_request(set_security_headers)
     flask_app.after_request(log_staff_request)
+
+
+def code_login_slots() -> KdfSlots:
+    """This process's bound on code-login key derivations (app/services/kdf_slots.py)."""
+    slots: KdfSlots = current_app.extensions["tipline.code_login_slots"]
+    return slots
+
+
+def rate_limits_reachable() -> bool:
+    """Whether the rate-limit storage answers (always, for the in-memory default)."""
+    return bool(limiter.storage.check())
 
 
 def set_security_headers(response: Response) -> Response:

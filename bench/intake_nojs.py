@@ -75,12 +75,17 @@ def cpu_seconds(pid: int) -> float:
 
 def worker_pid(master: int) -> int:
     """The gunicorn worker's pid; the master accepts connections before it forks one."""
+    return worker_pids(master, 1)[0]
+
+
+def worker_pids(master: int, count: int) -> list[int]:
+    """The pids of the gunicorn master's ``count`` workers, once it has forked them all."""
     for _ in range(100):
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
+        if len(children) >= count:
+            return [int(child) for child in children]
         time.sleep(0.1)
-    sys.exit("the server started no worker")
+    sys.exit("the server did not start its workers")
 
 
 def body(token: str, size: int) -> tuple[int, Iterator[bytes]]:
@@ -102,13 +107,13 @@ def body(token: str, size: int) -> tuple[int, Iterator[bytes]]:
     return len(head) + size + len(tail), pieces()
 
 
-def open_form(connection: http.client.HTTPConnection) -> tuple[str, str]:
+def open_form(connection: http.client.HTTPConnection, path: str = "/status") -> tuple[str, str]:
     """A tipster session cookie and its CSRF token, as a browser gets them from a page."""
-    connection.request("GET", "/status")
+    connection.request("GET", path)
     response = connection.getresponse()
     page = response.read().decode()
     cookie = response.getheader("Set-Cookie", "").split(";")[0]
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    match = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page)
     return (match.group(1) if match else ""), cookie
 
 
@@ -146,16 +151,21 @@ class Run:
         return self.upload_rate / self.raw_rate
 
 
-def start_server(workdir: str, max_upload: int) -> tuple[subprocess.Popen[bytes], int]:
-    """`tipline serve` (one gunicorn worker) on a fresh demo instance in ``workdir``, once it
-    accepts connections; returns the process and its port."""
+def start_server(
+    workdir: str, max_upload: int, *, workers: int = 1, database_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`tipline serve` (``workers`` gunicorn workers) on a fresh demo instance in ``workdir``
+    (its database: ``database_url``, an empty one, or SQLite in ``workdir``), once it accepts
+    connections; returns the process and its port."""
     tipline = str(Path(sys.executable).with_name("tipline"))
     env = dict(os.environ, TIPLINE_DATA_DIR=workdir, TIPLINE_ENV="development")
     env["TIPLINE_MAX_UPLOAD_BYTES"] = str(max_upload)
+    if database_url is not None:
+        env["TIPLINE_DATABASE_URL"] = database_url
     subprocess.run([tipline, "demo"], env=env, check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
-        [tipline, "serve", "--port", str(port), "--workers", "1"],
+        [tipline, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

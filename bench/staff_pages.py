@@ -1,8 +1,9 @@
 """What the staff-page benchmarks share: a scratch PostgreSQL database, an app on it with two
 desks and one signed-in staff member, bulk tip loading, medians and the ratio table.
 
-Imported by bench/staff.py and bench/board.py (run as scripts, so this directory is on
-``sys.path``). The account, database and secrets are throwaway: made and dropped per run.
+Imported by bench/staff.py and bench/board.py, and for its scratch database by
+bench/intake_text.py (run as scripts, so this directory is on ``sys.path``). The account,
+database and secrets are throwaway: made and dropped per run.
 """
 
 from __future__ import annotations
@@ -64,15 +65,23 @@ def scratch_database(name: str, description: str) -> Iterator[str]:
     parser.add_argument("--server", default=DEFAULT_SERVER)
     parser.add_argument("--keep", action="store_true", help="keep the database to inspect")
     args = parser.parse_args()
+    with created_database(args.server, name, keep=args.keep) as url:
+        yield url
+
+
+@contextmanager
+def created_database(server_url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """A new database on ``server_url`` named ``name`` plus a random suffix (so two runs at
+    once never share or drop each other's); yields its URL, drops it after unless ``keep``."""
     name = f"{name}_{secrets.token_hex(4)}"
-    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
-    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
     finally:
-        if args.keep:
+        if keep:
             print(f"kept {url}")
         else:
             with server.connect() as connection:
@@ -145,6 +154,9 @@ def load_tips(engine: Engine, rows: TipRows, have: int, want: int, desk_ids: lis
             batch = min(10_000, want - have)
             connection.execute(insert(Tip), rows(batch, have + 1, desk_ids))
             have += batch
+        # The rows carry their own activity numbers: move the sequence past them, so that new
+        # activity in the app draws a number no loaded tip holds (migration 0007).
+        connection.execute(text("SELECT setval('tips_activity_seq', max(activity_seq)) FROM tips"))
     with engine.connect() as connection:
         connection.execute(text("ANALYZE"))
     return have

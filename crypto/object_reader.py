@@ -191,7 +191,9 @@ def decrypt_object(
     :raises BadMetadata: if the metadata is not valid v1 JSON.
     :raises NonZeroPadding: if a padding byte is not zero (from the body iterator when
         the object has a body).
-    :raises ValueError: if ``body_size`` is out of range.
+    :raises ValueError: if ``body_size`` is out of range; and from the body iterator, if the
+        object is a detached body and no ``body_size`` was given (an authentic object can be
+        of any kind: check ``kind`` before reading a body).
     """
     if body_size is not None and not 0 <= body_size <= MAX_BODY_SIZE:
         raise ValueError("A detached body's size is out of range.")

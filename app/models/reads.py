@@ -26,7 +26,6 @@ class TipRead(Base):
     read_seq: Mapped[int] = mapped_column(BigInteger)
 
 
-# The inbox walks all of a user's desks newest-first, and intake takes max(activity_seq) for
-# every new event: one index on the sequence serves both. Declared here, beside the migration
-# that adds it; it attaches itself to the tips table.
+# The inbox walks all of a user's desks newest-first on this index. Declared here, beside the
+# migration that adds it (0002); it attaches itself to the tips table.
 TIPS_BY_ACTIVITY = Index("ix_tips_activity_seq", Tip.activity_seq)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    Sequence,
     SmallInteger,
     String,
     Text,
@@ -59,6 +60,14 @@ class Tip(Base):
         # ranges of it), and the statistics page's tips per desk and month.
         Index(None, "desk_id", "state", "next_due_on", "id"),
         Index(None, "desk_id", "received_on"),
+        # No two submitted tips share a place in the activity order (drafts all stand at 0).
+        Index(
+            "ix_tips_unique_submitted_activity_seq",
+            "activity_seq",
+            unique=True,
+            sqlite_where=text("state = 'submitted'"),
+            postgresql_where=text("state = 'submitted'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(UUID_LENGTH), primary_key=True)
@@ -92,7 +101,8 @@ class Tip(Base):
     # Kept by app.services.tips.touch so the board's overdue and due-soon views are index walks.
     next_due_on: Mapped[date | None]
     last_activity_on: Mapped[date]
-    # Orders "newest activity first" without storing a time; ties are harmless.
+    # Orders "newest activity first" without storing a time: unique among submitted tips,
+    # drawn by app.services.tips.touch from ACTIVITY_SEQUENCE (SQLite: ActivityCounter).
     activity_seq: Mapped[int] = mapped_column(BigInteger)
     draft_expires_on: Mapped[date | None]
 
@@ -110,6 +120,22 @@ class Tip(Base):
 
     def __repr__(self) -> str:
         return f"<Tip {self.id} {self.state} {self.status}>"
+
+
+# The activity order's numbers on PostgreSQL.
+ACTIVITY_SEQUENCE = Sequence("tips_activity_seq", metadata=Base.metadata)
+
+
+class ActivityCounter(Base):
+    """The activity order's last number on SQLite, which has no sequences: one row, bumped in
+    the writer's transaction. PostgreSQL has the table too (one schema) but uses the sequence.
+    """
+
+    __tablename__ = "activity_counter"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger)
 
 
 class SealedKey(Base):

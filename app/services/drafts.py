@@ -305,21 +305,11 @@ def finalize_draft(
         desk=session.get_one(Desk, tip.desk_id),
         tipster=tips.TipsterKey(tip.lookup_digest, tip.tip_salt, tip.tipster_public_key),
         commitments=commitments,
+        sealed_keys=(tips.SealedEntry(key.key_id, key.scope, key.sealed) for key in sealed_keys),
+        # Published above: each publication is durable when it returns.
+        objects=[WrittenObject(row.id, row.scope, row.kind, row.ciphertext_size) for row in rows],
         today=today,
     )
-    tips.add_sealed_keys(
-        session,
-        tip.id,
-        (tips.SealedEntry(key.key_id, key.scope, key.sealed) for key in sealed_keys),
-    )
-    tips.add_objects(
-        session,
-        tip.id,
-        [WrittenObject(row.id, row.scope, row.kind, row.ciphertext_size) for row in rows],
-        author=Author.TIPSTER,
-        today=today,
-    )
-    session.flush()
     return tip.id
 
 

@@ -16,9 +16,10 @@ import nacl.utils
 from sqlalchemy.orm import Session
 
 from app.errors import CannotServeNow
-from app.models import Author, Desk, ObjectKind, Scope
+from app.models import Desk, ObjectKind, Scope
 from app.services import tips
 from app.services.desks import desk_recipients
+from app.services.lane import Lane
 from app.services.objects import ObjectBatch
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, generate_code, lookup_digest, parse_code, tipster_keypair
@@ -153,34 +154,36 @@ class TipIntake:
     ) -> IssuedCode:
         """Encrypt the report, issue the code, seal the keys and add the tip's rows.
 
-        Nothing is visible until the caller's transaction commits; on any exception the caller
-        must call :meth:`abort`.
+        The code's key derivation (Argon2id, most of an intake's CPU) runs on a helper
+        thread, as it releases the GIL: meanwhile this one encrypts the report, makes the
+        blobs durable and seals the desk's keys. Nothing is visible until the caller's
+        transaction commits; on any exception the caller must call :meth:`abort`.
         """
-        self.objects.add(Scope.THREAD, ObjectKind.REPORT, report_metadata(lang, fields))
-        # The report leads the thread, although files were encrypted first as they streamed in.
-        self.objects.written.insert(0, self.objects.written.pop())
-
-        issued = issue_code(lang, pepper)
+        with Lane("tipster-code", depth=1) as deriving:
+            issuing = deriving.submit(issue_code, lang, pepper)
+            self.objects.add(Scope.THREAD, ObjectKind.REPORT, report_metadata(lang, fields))
+            objects = self.objects.durable()
+            # The report leads the thread, although files were encrypted first as they came.
+            objects.insert(0, objects.pop())
+            sealed = tips.sealed_entries(self.tip_id, self.data_keys, self.recipients)
+            issued = issuing.result()
+        sealed += tips.sealed_entries(
+            self.tip_id, {Scope.THREAD: self.data_keys[Scope.THREAD]}, [issued.keypair]
+        )
         raw_tip_id = id_from_str(self.tip_id)
-        commitments = {
-            scope: commitment(key, raw_tip_id, scope.value) for scope, key in self.data_keys.items()
-        }
         tips.add_submitted_tip(
             session,
             tip_id=self.tip_id,
             desk=self.desk,
             tipster=issued.tipster_key,
-            commitments=commitments,
+            commitments={
+                scope: commitment(key, raw_tip_id, scope.value)
+                for scope, key in self.data_keys.items()
+            },
+            sealed_keys=sealed,
+            objects=objects,
             today=today,
         )
-        tips.seal_keys(session, self.tip_id, self.data_keys, self.recipients)
-        tips.seal_keys(
-            session, self.tip_id, {Scope.THREAD: self.data_keys[Scope.THREAD]}, [issued.keypair]
-        )
-        tips.add_objects(
-            session, self.tip_id, self.objects.written, author=Author.TIPSTER, today=today
-        )
-        session.flush()
         return IssuedCode(tip_id=self.tip_id, code=issued.code, language=issued.language)
 
     def abort(self) -> None:

@@ -3,7 +3,9 @@
 The blob store holds ciphertext under each object's id; the ``objects`` rows that make an
 object part of a tip are added in the same database transaction as the rest of the change, so
 a failure before the commit leaves nothing a reader can reach — and :meth:`ObjectBatch.discard`
-removes the blobs already written.
+removes the blobs already written. The rows are built from :meth:`ObjectBatch.durable`, which
+makes every blob of the batch safe on disk first, all at once (one round of fsyncs per
+submission rather than per object).
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ class WrittenObject:
 
 @dataclass
 class ObjectBatch:
-    """Objects encrypted for one tip in one transaction; all of them land, or none."""
+    """Objects encrypted for one tip in one transaction; all of them land, or none.
+
+    Rows may refer only to what :meth:`durable` returns: ``written`` lists blobs that a crash
+    could still take away.
+    """
 
     blob_store: BlobStore
     tip_id: str
@@ -103,7 +109,8 @@ class ObjectBatch:
         # keeps writes in order, and leaving the block waits for them (or, after a failure,
         # for the one running) before the blob is published or removed.
         off_thread = self.blob_store.writes_off_thread
-        with self.blob_store.writer(object_id) as blob, Lane("blob-write", depth=1) as lane:
+        writer = self.blob_store.writer(object_id, durable=False)  # see durable()
+        with writer as blob, Lane("blob-write", depth=1) as lane:
             for piece in ciphertext:
                 pending.append(piece)
                 pending_bytes += len(piece)
@@ -121,6 +128,14 @@ class ObjectBatch:
                 blob.write(b"".join(pending))
             lane.drain()
         return WrittenObject(object_id, scope, kind, size)
+
+    def durable(self) -> list[WrittenObject]:
+        """Every object written, in order, once all of them are safe from a crash.
+
+        :raises OSError: they could not be made durable (:meth:`discard` them).
+        """
+        self.blob_store.make_durable(written.object_id for written in self.written)
+        return list(self.written)
 
     def discard(self) -> None:
         """Delete every blob written so far (after a failure, before anything was committed)."""

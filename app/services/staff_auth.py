@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.config import StaffKdf
@@ -32,11 +33,17 @@ TOTP_WINDOW = 1  # accept the previous and next 30-second step too (clock drift)
 
 
 class SignInFailed(NotPermitted):
+    """Wrong name, password or code, or a locked account: one answer, so that it tells no one
+    whether an account exists or is locked."""
+
     code = "sign_in_failed"
     keep_effects = True  # the failed attempt counts toward lockout although we refuse
 
     def __init__(self) -> None:
-        super().__init__("The user name, password or one-time code is wrong.")
+        super().__init__(
+            "The user name, password or one-time code is wrong, or the account is locked "
+            f"({LOCKOUT.seconds // 60} minutes after {MAX_FAILED_SIGN_INS} failed attempts)."
+        )
 
 
 class AccountLocked(TooManyAttempts):
@@ -70,8 +77,10 @@ def totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
+@functools.cache
 def _dummy_hash(kdf: StaffKdf) -> str:
-    # Verifying against a real hash keeps the timing of unknown and known users alike.
+    # Verifying against a real hash keeps the timing of unknown and known users alike; made
+    # once per cost, or an unknown name would pay a hashing on top of the verification.
     return hash_password("no such user: timing equaliser", kdf)
 
 
@@ -84,29 +93,25 @@ def check_credentials(
     now: datetime,
     kdf: StaffKdf,
 ) -> StaffUser:
-    """Password, then TOTP (refusing a replay of the last accepted step), then lockout.
+    """Password and TOTP, then, under the account's row lock, lockout and replay.
 
-    Failed attempts are counted on the user row: the caller must keep that change even though
-    the request fails.
+    Every attempt pays one Argon2 verification, against the account's hash (locked or not) or
+    a dummy one, and a locked account answers as a wrong password does: neither the answer nor
+    the work tells whether an account exists or is locked. Failed attempts are counted on the
+    user row: the caller must keep that change even though the request fails.
 
-    :raises SignInFailed:
-    :raises AccountLocked:
+    :raises SignInFailed: wrong name, password or code, a replayed code, a disabled or a
+        locked account.
     """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     if user is None or user.password_hash is None:
         verify_password(_dummy_hash(kdf), password, kdf)
         raise SignInFailed()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked()
     password_ok = verify_password(user.password_hash, password, kdf)
     step = totp_step(user.totp_secret or "", totp_code, now) if password_ok else None
-    replayed = step is not None and user.last_totp_step is not None and step <= user.last_totp_step
-    if not password_ok or step is None or replayed or user.disabled:
+    if step is None or user.disabled or not _accept_factors(session, user, step, now):
         _count_failure(session, user, now)
         raise SignInFailed()
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_totp_step = step
     return user
 
 
@@ -185,14 +190,52 @@ class PasswordsDiffer(InvalidInput):
         super().__init__("The two new passwords are not the same.")
 
 
+def _not_locked(now: datetime) -> ColumnElement[bool]:
+    return or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now)
+
+
+def _accept_factors(session: Session, user: StaffUser, step: int, now: datetime) -> bool:
+    """Record a sign-in with the right password and TOTP ``step``, unless the account is
+    locked or the step was already used: one UPDATE, so concurrent attempts are decided in
+    turn (PostgreSQL: the row's lock; SQLite: the database's), never on a stale read.
+    """
+    accepted = session.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == user.id,
+            _not_locked(now),
+            or_(StaffUser.last_totp_step.is_(None), StaffUser.last_totp_step < step),
+        )
+        .values(failed_login_count=0, locked_until=None, last_totp_step=step)
+        .returning(StaffUser.id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    session.expire(user, ["failed_login_count", "locked_until", "last_totp_step"])
+    return accepted is not None
+
+
 def _count_failure(session: Session, user: StaffUser, now: datetime) -> None:
-    """One more failed attempt on the account (audited); the fifth locks it for a while."""
+    """One more failed attempt on the account (audited); the fifth locks it for a while.
+
+    An atomic increment (concurrent failures all count, the fifth sets the lock in the same
+    statement); an attempt on a locked account is audited but neither counted nor extends it.
+    The row is written before the audit event, so the audit chain is appended under its lock.
+    """
+    reaches_limit = StaffUser.failed_login_count + 1 >= MAX_FAILED_SIGN_INS
+    session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id, _not_locked(now))
+        .values(
+            failed_login_count=case((reaches_limit, 0), else_=StaffUser.failed_login_count + 1),
+            locked_until=case(
+                (reaches_limit, literal(now + LOCKOUT, StaffUser.locked_until.type)),
+                else_=StaffUser.locked_until,
+            ),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(user, ["failed_login_count", "locked_until"])
     audit.record(session, action=AuditAction.STAFF_SIGN_IN_FAILED, now=now, actor_user_id=user.id)
-    user.failed_login_count += 1
-    if user.failed_login_count >= MAX_FAILED_SIGN_INS:
-        user.locked_until = now + LOCKOUT
-        user.failed_login_count = 0
-    session.flush()
 
 
 def _mark_waiting_for_keys(session: Session, user: StaffUser) -> None:
@@ -302,7 +345,7 @@ def change_password(
         raise AccountLocked()
     ok = user.password_hash is not None and verify_password(user.password_hash, current, kdf)
     step = totp_step(user.totp_secret or "", totp_code, now) if ok else None
-    if step is None or (user.last_totp_step is not None and step <= user.last_totp_step):
+    if step is None or not _accept_factors(session, user, step, now):
         _count_failure(session, user, now)
         raise SignInFailed()
     if new != confirm:
@@ -321,9 +364,7 @@ def change_password(
     elif user.role is StaffRole.PROSECUTOR:
         keypair = prosecutor_keypair(session, user, new, kdf=kdf, now=now)
     user.password_hash = hash_password(new, kdf)
-    user.password_changed_at = now
-    user.last_totp_step = step
-    user.failed_login_count = 0
+    user.password_changed_at = now  # the step and the count were recorded by _accept_factors
     close_all_sessions(session, user.id)
     audit.record(session, action=AuditAction.STAFF_PASSWORD_CHANGED, now=now, actor_user_id=user.id)
     session.flush()

@@ -19,10 +19,11 @@ from datetime import date
 from enum import Enum, auto
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import Author, Desk, EncryptedObject, Scope, SealedKey, Tip, TipState, TipStatus
+from app.models.tips import ACTIVITY_SEQUENCE, ActivityCounter
 from app.services import stats_rollup
 from app.services.deadlines import acknowledgement_due, feedback_due
 from app.services.objects import ObjectBatch, WrittenObject
@@ -83,11 +84,15 @@ def add_submitted_tip(
     desk: Desk,
     tipster: TipsterKey,
     commitments: Mapping[Scope, bytes],
+    sealed_keys: Iterable[SealedEntry],
+    objects: Sequence[WrittenObject],
     today: date,
 ) -> Tip:
-    """A submitted tip's row, received today: deadlines set, first in the inbox, counted.
+    """A submitted tip's rows, received today: the tip (deadlines set, first in the inbox,
+    counted), its sealed keys and its tipster's ``objects`` in thread order (durable blobs).
 
-    Both intake paths end here (the browser's at finalize), so their rows are alike.
+    Both intake paths end here (the browser's at finalize), so their rows are alike. One
+    flush: an INSERT per table, the sealed keys and objects each as one multi-row statement.
     """
     tip = Tip(
         id=tip_id,
@@ -105,6 +110,9 @@ def add_submitted_tip(
     set_initial_deadlines(tip, desk, today)
     touch(session, tip, Change.SUBMITTED, today=today)  # before add: one INSERT, no UPDATE
     session.add(tip)
+    add_sealed_keys(session, tip_id, sealed_keys)
+    # A new tip has no objects yet: its first is number 0, no need to ask the database.
+    session.add_all(_object_rows(tip_id, objects, 0, author=Author.TIPSTER, today=today))
     session.flush()
     return tip
 
@@ -149,8 +157,30 @@ def add_objects(
     last_seq = session.scalar(
         select(func.max(EncryptedObject.seq)).where(EncryptedObject.tip_id == tip_id)
     )
-    first_seq = 0 if last_seq is None else last_seq + 1
-    rows = [
+    rows = _object_rows(
+        tip_id,
+        objects,
+        0 if last_seq is None else last_seq + 1,
+        author=author,
+        today=today,
+        author_user_id=author_user_id,
+        complete=complete,
+    )
+    session.add_all(rows)
+    return rows
+
+
+def _object_rows(
+    tip_id: str,
+    objects: Sequence[WrittenObject],
+    first_seq: int,
+    *,
+    author: Author,
+    today: date,
+    author_user_id: int | None = None,
+    complete: bool = True,
+) -> list[EncryptedObject]:
+    return [
         EncryptedObject(
             id=written.object_id,
             tip_id=tip_id,
@@ -165,8 +195,6 @@ def add_objects(
         )
         for offset, written in enumerate(objects)
     ]
-    session.add_all(rows)
-    return rows
 
 
 def add_batch(
@@ -180,7 +208,7 @@ def add_batch(
 ) -> None:
     """A reply, note or follow-up: the batch's objects join the tip as new activity."""
     add_objects(
-        session, tip.id, batch.written, author=author, today=today, author_user_id=author_user_id
+        session, tip.id, batch.durable(), author=author, today=today, author_user_id=author_user_id
     )
     touch(session, tip, Change.NEW_ACTIVITY, today=today)
     session.flush()
@@ -204,18 +232,19 @@ def seal_keys(
     recipients: Iterable[Recipient],
 ) -> None:
     """Seal each of ``data_keys`` to each recipient, bound to the tip (DESIGN §4)."""
+    add_sealed_keys(session, tip_id, sealed_entries(tip_id, data_keys, recipients))
+
+
+def sealed_entries(
+    tip_id: str, data_keys: Mapping[Scope, bytes], recipients: Iterable[Recipient]
+) -> list[SealedEntry]:
+    """Each of ``data_keys`` sealed to each recipient, bound to the tip (DESIGN §4); no rows."""
     raw_tip_id = id_from_str(tip_id)
-    add_sealed_keys(
-        session,
-        tip_id,
-        [
-            SealedEntry(
-                recipient.key_id, scope, seal_data_key(key, raw_tip_id, recipient.public_key)
-            )
-            for recipient in recipients
-            for scope, key in data_keys.items()
-        ],
-    )
+    return [
+        SealedEntry(recipient.key_id, scope, seal_data_key(key, raw_tip_id, recipient.public_key))
+        for recipient in recipients
+        for scope, key in data_keys.items()
+    ]
 
 
 def commitment_of(tip: Tip, scope: Scope) -> bytes:
@@ -251,17 +280,37 @@ def touch(session: Session, tip: Tip, change: Change, *, today: date) -> None:
     """
     if change in (Change.SUBMITTED, Change.NEW_ACTIVITY):
         tip.last_activity_on = today
-        tip.activity_seq = _next_activity_seq(session)
+        tip.activity_seq = _next_activity_seq(session, tip.desk_id)
     if change in (Change.SUBMITTED, Change.WORKFLOW):
         tip.next_due_on = next_due(tip)
     if change is not Change.NEW_ACTIVITY:
         stats_rollup.mark(session, tip.desk_id, tip.received_on)
 
 
-def _next_activity_seq(session: Session) -> int:
-    """An ever-increasing number that orders tips by latest activity without keeping times."""
-    current = session.scalar(select(func.max(Tip.activity_seq)))
-    return 1 if current is None else current + 1
+# PostgreSQL's two-key advisory locks of a desk's activity order: ("tips", desk id).
+_ACTIVITY_LOCK_SPACE = int.from_bytes(b"tips", "big")
+
+
+def _next_activity_seq(session: Session, desk_id: int) -> int:
+    """An ever-increasing number that orders tips by latest activity without keeping times:
+    unique, and within a desk increasing in commit order.
+
+    PostgreSQL: the desk's advisory lock, held until the transaction ends, then the sequence;
+    a concurrent change to the same desk's tips draws its number only after this one commits.
+    SQLite: the one-row counter, bumped under the database's write lock, held until commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:desk AS integer))"),
+            {"space": _ACTIVITY_LOCK_SPACE, "desk": desk_id},
+        )
+        return session.execute(select(ACTIVITY_SEQUENCE.next_value())).scalar_one()
+    return session.execute(
+        update(ActivityCounter)
+        .values(last_value=ActivityCounter.last_value + 1)
+        .returning(ActivityCounter.last_value),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
 
 
 def next_due(tip: Tip) -> date | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from app.models import (
 from app.services import tips
 from app.services.custody import CustodyBroken, new_custody, open_custody, split_cookie
 from app.services.intake import add_uploaded_file
+from app.services.kdf_slots import KdfSlots
 from app.services.objects import ObjectBatch, read_metadata, read_small_object
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, lookup_digest, parse_code, tipster_keypair
@@ -110,13 +112,17 @@ class TipsterThread:
     entries: list[ThreadEntry]
 
 
-def login_with_code(session: Session, *, code_text: str, pepper: bytes) -> TipsterAccess:
+def login_with_code(
+    session: Session, *, code_text: str, pepper: bytes, kdf_slots: KdfSlots | None = None
+) -> TipsterAccess:
     """Find the tip of a code and derive the tipster's key.
 
     Unknown, malformed, burned and wrong codes give the same error after the same work (one
-    Argon2id derivation), so neither the answer nor its timing tells them apart.
+    Argon2id derivation), so neither the answer nor its timing tells them apart. With
+    ``kdf_slots`` (the web app's), the derivation waits for a slot of the process's bound.
 
     :raises CodeNotRecognised:
+    :raises ServerBusy: no derivation slot came free in time (nothing was tried or counted).
     """
     try:
         canonical = parse_code(code_text)
@@ -130,10 +136,11 @@ def login_with_code(session: Session, *, code_text: str, pepper: bytes) -> Tipst
                 Tip.state == TipState.SUBMITTED,
             )
         )
-    if tip is None or tip.tipster_public_key is None or canonical is None:
-        tipster_keypair(canonical or bytes(16), nacl.utils.random(TIP_SALT_BYTES))
-        raise CodeNotRecognised()
-    keypair = tipster_keypair(canonical, tip.tip_salt)
+    with kdf_slots.hold() if kdf_slots is not None else nullcontext():
+        if tip is None or tip.tipster_public_key is None or canonical is None:
+            tipster_keypair(canonical or bytes(16), nacl.utils.random(TIP_SALT_BYTES))
+            raise CodeNotRecognised()
+        keypair = tipster_keypair(canonical, tip.tip_salt)
     if not hmac.compare_digest(keypair.public_key, tip.tipster_public_key):
         raise CodeNotRecognised()
     return TipsterAccess(tip=tip, keypair=keypair)

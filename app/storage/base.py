@@ -2,12 +2,20 @@
 
 Two ways in:
 
-- :meth:`BlobStore.writer` for a blob written in one go (the no-JavaScript intake, replies);
+- :meth:`BlobStore.writer` for a blob written in one go (the no-JavaScript intake, replies),
+  durable when the block ends, or with ``durable=False`` made durable later, together with the
+  other blobs of the same submission, by :meth:`BlobStore.make_durable`;
 - :meth:`BlobStore.append_staged` … :meth:`BlobStore.publish` for a resumable upload spread
   over many requests (the JavaScript intake), with :meth:`BlobStore.list_staged` and
   :meth:`BlobStore.discard_staged` to clean up abandoned drafts.
 
 Readers only ever see published blobs. Times kept by a store are days (DESIGN §2.3).
+
+Durability: a blob is safe from a crash once :meth:`BlobWriter.__exit__` (or
+:meth:`BlobStore.publish`, or :meth:`BlobStore.make_durable` for a deferred writer) has
+returned. Until then a crash may lose it, or leave its name behind with only part of its
+bytes: nothing may refer to a blob (a committed row) before that point, which is also why
+such a remnant is never read (and would fail authentication if it were).
 """
 
 from __future__ import annotations
@@ -153,11 +161,21 @@ class BlobStore(ABC):
     # --- writing in one go ------------------------------------------------------------------
 
     @abstractmethod
-    def writer(self, name: str) -> BlobWriter:
+    def writer(self, name: str, *, durable: bool = True) -> BlobWriter:
         """A writer for a new blob: ``with store.writer(name) as blob: blob.write(chunk)``.
 
-        Memory use is bounded by the chunks the caller passes.
+        Memory use is bounded by the chunks the caller passes. With ``durable=False`` the blob
+        is published when the block ends but is safe from a crash only once
+        :meth:`make_durable` has returned for it: a caller writing several blobs before
+        referring to any makes them durable together, in one round of syncs.
         :raises BlobExists: (on entering the block) the name is taken.
+        """
+
+    @abstractmethod
+    def make_durable(self, names: Iterable[str]) -> None:
+        """Make published blobs safe from a crash, all of them together (idempotent).
+
+        :raises BlobNotFound: a name is not published.
         """
 
     # --- resumable staging --------------------------------------------------------------------

@@ -52,8 +52,25 @@ class DatabaseBlobStore(BlobStore):
 
     # --- writing ---------------------------------------------------------------------------
 
-    def writer(self, name: str) -> BlobWriter:
+    def writer(self, name: str, *, durable: bool = True) -> BlobWriter:
+        # Every publication is its own committed transaction: durable either way.
         return _DatabaseWriter(self, check_name(name))
+
+    def make_durable(self, names: Iterable[str]) -> None:
+        # Published means committed, and so already durable: only check the names.
+        wanted = {check_name(name) for name in names}
+        if not wanted:
+            return
+        with self._engine.connect() as connection:
+            found = set(
+                connection.scalars(
+                    select(Blob.name).where(
+                        Blob.name.in_(wanted), Blob.state == BlobState.PUBLISHED
+                    )
+                )
+            )
+        if found != wanted:
+            raise BlobNotFound("no such blob")
 
     def append_staged(self, name: str, data: bytes | bytearray, offset: int) -> int:
         check_name(name)

@@ -6,8 +6,14 @@ Layout under ``<data_dir>/blobs``::
     <name[:2]>/<name>     published; read-only from then on
 
 A blob becomes visible by hard-linking its staged file into place (atomic, and unlike a
-rename it cannot replace an existing blob), after an fsync of the file and before an fsync
-of the directory. Files are 0600, directories 0700.
+rename it cannot replace an existing blob), and durable by an fsync of the file and of its
+directory, made at the same time so that the filesystem commits both at once (one journal
+commit and cache flush instead of two in turn; ``file_ops.fsync_together``). A writer opened
+with ``durable=False`` leaves those fsyncs to :meth:`FileBlobStore.make_durable`, which makes
+all the blobs of a submission durable at once. Linking before the fsyncs is safe because nothing
+refers to a blob before it is durable (the contract in ``base.py``): a crash in between can
+only leave an unreferenced name, perhaps with part of its ciphertext. Files are 0600,
+directories 0700.
 
 Modification times are set to the start of the current UTC day: a blob's mtime would
 otherwise record to the second when a tipster uploaded it (DESIGN §2.3). The kernel's ctime
@@ -20,8 +26,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -40,6 +45,13 @@ from app.storage.errors import (
     BlobStoreUnavailable,
     StagedOffsetMismatch,
 )
+from app.storage.file_ops import DIR_FLAGS
+from app.storage.file_ops import blur_mtime as _blur_mtime
+from app.storage.file_ops import fsync_dir as _fsync_dir
+from app.storage.file_ops import fsync_together as _fsync_together
+from app.storage.file_ops import locked as _locked
+from app.storage.file_ops import start_writeback as _start_writeback
+from app.storage.file_ops import write_all as _write_all
 
 STAGED_DIR = ".staged"
 FILE_MODE = 0o600
@@ -70,8 +82,26 @@ class FileBlobStore(BlobStore):
 
     # --- writing ---------------------------------------------------------------------------
 
-    def writer(self, name: str) -> BlobWriter:
-        return _FileWriter(self, check_name(name))
+    def writer(self, name: str, *, durable: bool = True) -> BlobWriter:
+        return _FileWriter(self, check_name(name), durable=durable)
+
+    def make_durable(self, names: Iterable[str]) -> None:
+        """fsync every blob and every directory they were linked into, all at once."""
+        blobs = [self._published_path(check_name(name)) for name in names]
+        shards = sorted({blob.parent for blob in blobs})
+        to_open = [(blob, os.O_RDONLY | _OPEN_FLAGS) for blob in blobs]
+        fds: list[int] = []
+        try:
+            for path, flags in [*to_open, *((shard, DIR_FLAGS) for shard in shards)]:
+                try:
+                    fds.append(os.open(path, flags))
+                except FileNotFoundError:
+                    raise BlobNotFound("no such blob") from None
+            if fds:
+                _fsync_together(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def append_staged(self, name: str, data: bytes | bytearray, offset: int) -> int:
         return self.append_staged_pieces(name, (memoryview(data),), offset)
@@ -219,14 +249,16 @@ class FileBlobStore(BlobStore):
             raise BlobNotFound("nothing staged under this name")
         raise StagedOffsetMismatch(self.staged_size(name), offset)
 
-    def _make_visible(self, fd: int, name: str) -> None:
-        """Publish the staged file open as ``fd``: fsync, link into place, unlink the stage.
+    def _make_visible(self, fd: int, name: str, *, durable: bool = True) -> None:
+        """Publish the staged file open as ``fd``: link it into place, then (if ``durable``)
+        fsync it and its directory together; unlink the stage.
 
         :raises BlobExists: a blob of that name is already published.
+        :raises OSError: it could not be made durable (and is not published).
         """
         _blur_mtime(fd)
-        os.fsync(fd)
-        shard = self._published_path(name).parent
+        published = self._published_path(name)
+        shard = published.parent
         try:
             shard.mkdir(mode=DIR_MODE)
             _blur_mtime(self.root)
@@ -234,11 +266,20 @@ class FileBlobStore(BlobStore):
         except FileExistsError:
             pass
         try:
-            os.link(self._staged_path(name), self._published_path(name), follow_symlinks=False)
+            os.link(self._staged_path(name), published, follow_symlinks=False)
         except FileExistsError:
             raise BlobExists("blob already published") from None
         _blur_mtime(shard)
-        _fsync_dir(shard)
+        if durable:
+            try:
+                shard_fd = os.open(shard, DIR_FLAGS)
+                try:
+                    _fsync_together([fd, shard_fd])
+                finally:
+                    os.close(shard_fd)
+            except BaseException:
+                published.unlink(missing_ok=True)  # never durable, never acknowledged
+                raise
         self._unlink_staged(name)
 
     def discard_staged(self, name: str) -> None:
@@ -306,9 +347,10 @@ class FileBlobStore(BlobStore):
 
 
 class _FileWriter(BlobWriter):
-    def __init__(self, store: FileBlobStore, name: str) -> None:
+    def __init__(self, store: FileBlobStore, name: str, *, durable: bool) -> None:
         super().__init__(name)
         self._store = store
+        self._durable = durable
         self._fd: int | None = None
         self._written = 0
 
@@ -338,7 +380,7 @@ class _FileWriter(BlobWriter):
 
     def _commit(self) -> None:
         assert self._fd is not None
-        self._store._make_visible(self._fd, self.name)
+        self._store._make_visible(self._fd, self.name, durable=self._durable)
         self._close()
 
     def _abort(self) -> None:
@@ -349,47 +391,3 @@ class _FileWriter(BlobWriter):
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-@contextmanager
-def _locked(fd: int) -> Iterator[None]:
-    """The blob's lock: one append piece, truncation or publication at a time per blob."""
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    """Ask the kernel to start writing these bytes to disk now, without waiting.
-
-    The disk then works while the next piece of the body arrives, and the fsync before
-    the acknowledgement has little left to do; durability still comes only from that
-    fsync. POSIX_FADV_DONTNEED starts writeback of dirty pages (and drops clean ones, which
-    nobody reads before the blob is published); it is how PostgreSQL's ``pg_flush_data``
-    does this where ``sync_file_range`` is missing, as it is from Python's ``os``.
-    """
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
-
-
-def _blur_mtime(target: int | Path) -> None:
-    """Set access and modification times to the start of the UTC day (DESIGN §2.3)."""
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    os.utime(target, (day, day))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

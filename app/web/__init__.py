@@ -27,8 +27,10 @@ def register_blueprints(flask_app: Flask) -> None:
     flask_app.register_blueprint(admin_bp)
     flask_app.register_blueprint(approvals_bp)
 
+    from app.web.fragments import register_fragment_helpers
     from app.web.report_view import register_report_helpers
     from app.web.staff_nav import register_template_helpers
 
     register_template_helpers(flask_app)
     register_report_helpers(flask_app)
+    register_fragment_helpers(flask_app)

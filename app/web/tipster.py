@@ -17,14 +17,16 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from app.context import get_blob_store, get_config, get_db
-from app.security import allows_scripts, csrf, limiter
+from app.context import discard_unless_committed, get_blob_store, get_config, get_db
+from app.security import allows_scripts, code_login_slots, csrf, limiter
 from app.services import desks as desk_service
 from app.services import tipster as tipster_service
 from app.services.intake import TipIntake
 from app.services.report_form import REPORT_FIELDS, ReportErrors, validate_report
+from app.web import params
 from app.web.errors import form_refusal_status, status_of
 from app.web.forms import BurnCodeForm, CodeLoginForm, CodePracticeForm, EmptyForm
+from app.web.rate_limits import code_login_budget, code_login_key
 from app.web.tipster_auth import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -71,18 +73,21 @@ def choose_desk() -> str:
 @bp.get("/submit/report")
 @allows_scripts
 def report_form() -> str:
-    desk = desk_service.desk_for_country(get_db(), request.args.get("country", "unknown"))
+    country = params.text_param(request.args, "country", max_chars=64, default="unknown")
+    desk = desk_service.desk_for_country(get_db(), country)
     return render_template("tipster/report_form.html", desk=desk, fields=REPORT_FIELDS, values={})
 
 
 @bp.post("/submit/<slug>")
 @csrf.exempt  # checked on the stream itself: Flask-WTF's check would parse (and spool) the body
+@params.reads_own_body
 def submit(slug: str) -> ResponseReturnValue:
     session = get_db()
     config = get_config()
     desk = desk_service.get_desk(session, slug)
     limit = _check_declared_length()
     intake = TipIntake(session, get_blob_store(), desk)
+    discard_unless_committed(intake.abort)  # also when the commit itself fails
     today = now().date()
 
     def encrypt_file(part: Part, form: StreamedForm) -> None:
@@ -111,11 +116,7 @@ def submit(slug: str) -> ResponseReturnValue:
     except BaseException:
         intake.abort()
         raise
-    return make_response(
-        render_template(
-            "tipster/code.html", code=issued.code, form=CodePracticeForm(code=issued.code)
-        )
-    )
+    return make_response(render_template("tipster/code.html", code=issued.code))
 
 
 @bp.post("/submit/practice")
@@ -128,7 +129,7 @@ def practice_code() -> str:
         except InvalidCode:
             matched = False
     return render_template(
-        "tipster/code.html", code=form.code.data, form=form, practised=True, matched=matched
+        "tipster/code.html", code=form.code.data, practised=True, matched=matched
     )
 
 
@@ -141,7 +142,7 @@ def login() -> tuple[str, int]:
 
 
 @bp.post("/status")
-@limiter.limit("30 per minute", key_func=lambda: "tipster-code-login")
+@limiter.limit(code_login_budget, key_func=code_login_key)
 def login_submit() -> ResponseReturnValue:
     form = CodeLoginForm()
     if not form.validate_on_submit():
@@ -149,7 +150,10 @@ def login_submit() -> ResponseReturnValue:
     session = get_db()
     try:
         access = tipster_service.login_with_code(
-            session, code_text=form.code.data or "", pepper=get_config().pepper
+            session,
+            code_text=form.code.data or "",
+            pepper=get_config().pepper,
+            kdf_slots=code_login_slots(),
         )
     except tipster_service.CodeNotRecognised as error:
         return login_page(error.message, status_of(error))
@@ -161,9 +165,7 @@ def login_submit() -> ResponseReturnValue:
 
 def _thread_page(**extra: object) -> str:
     view = tipster_service.read_thread(get_db(), get_blob_store(), current_tipster(), _locale())
-    return render_template(
-        "tipster/thread.html", thread=view, fields=REPORT_FIELDS, logout_form=EmptyForm(), **extra
-    )
+    return render_template("tipster/thread.html", thread=view, logout_form=EmptyForm(), **extra)
 
 
 @bp.get("/status/thread")
@@ -174,11 +176,13 @@ def thread() -> ResponseReturnValue:
 
 @bp.post("/status/messages")
 @csrf.exempt  # checked on the stream itself, as for /submit
+@params.reads_own_body
 @tipster_required
 def send_message() -> ResponseReturnValue:
     session = get_db()
     limit = _check_declared_length()
     followup = tipster_service.FollowUp(session, get_blob_store(), current_tipster())
+    discard_unless_committed(followup.abort)  # also when the commit itself fails
 
     def encrypt_file(part: Part, _form: StreamedForm) -> None:
         followup.add_file(part.filename or "", part.content_type, part.chunks)

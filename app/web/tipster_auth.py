@@ -22,6 +22,7 @@ from app.services import tipster as tipster_service
 from app.web.cookies import clear_cookie, set_cookie
 from app.web.errors import status_of
 from app.web.forms import CodeLoginForm
+from app.web.rate_limits import issue_client_token
 
 P = ParamSpec("P")
 
@@ -47,6 +48,7 @@ def clear_session_cookie(response: BaseResponse) -> None:
 
 def login_page(notice: str | None = None, status: int = 200) -> tuple[str, int]:
     """The code page, with a notice above the form when there is one."""
+    issue_client_token()  # the attempts from this page count for this browser session alone
     return render_template("tipster/login.html", form=CodeLoginForm(), notice=notice), status
 
 

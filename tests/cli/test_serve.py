@@ -25,7 +25,12 @@ def test_serve_answers_and_logs_no_tipster_request(tmp_path: Path, database_url:
     with tipline_serve(env, capture_output=True) as served:
         # The master accepts before its worker has loaded the app: the request waits for it.
         health = urllib.request.urlopen(f"{served.url}/healthz", timeout=30)  # noqa: S310 - loopback
-        assert json.load(health) == {"status": "ok", "database": "ok", "blob_store": "ok"}
+        assert json.load(health) == {
+            "status": "ok",
+            "database": "ok",
+            "blob_store": "ok",
+            "rate_limits": "ok",
+        }
         landing = urllib.request.urlopen(f"{served.url}/", timeout=5)  # noqa: S310 - loopback
         assert landing.status == 200 and b"Submit a tip" in landing.read()
         assert landing.headers["Cache-Control"] == "no-store"

@@ -17,6 +17,7 @@ from app.services.objects import ObjectBatch, open_file, read_metadata
 from app.storage import FileBlobStore
 from crypto.datakeys import generate_data_key
 from crypto.errors import TamperedCiphertext
+from crypto.metadata import report_metadata
 
 MIB = 1024 * 1024
 
@@ -111,7 +112,7 @@ def test_a_full_disk_stops_the_upload_with_its_error_and_leaves_nothing(
 
 
 def helper_threads() -> list[str]:
-    prefixes = ("file-hash", "file-encrypt", "blob-write")
+    prefixes = ("file-hash", "file-encrypt", "blob-write", "blob-fsync")
     return [t.name for t in threading.enumerate() if t.name.startswith(prefixes)]
 
 
@@ -144,3 +145,27 @@ def test_lane_runs_jobs_in_order_and_reraises_the_first_failure() -> None:
     assert done[:3] == [0, 1, 2]
     assert len(done) <= 6  # bounded: at most `depth` jobs ran ahead of the failure
     assert not [t for t in threading.enumerate() if t.name.startswith("test-lane")]
+
+
+def test_a_batch_syncs_its_blobs_only_when_asked_for_them_and_then_all_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(os.fstat(fd).st_ino)
+
+    monkeypatch.setattr("app.storage.files.os.fsync", fsync)
+    batch = new_batch(tmp_path)
+    batch.add_file(Scope.THREAD, name="a.txt", content_type="text/plain", body=[b"evidence"])
+    batch.add(Scope.THREAD, ObjectKind.REPORT, report_metadata("en", {"description": "seen"}))
+    blobs = [tmp_path / "blobs" / w.object_id[:2] / w.object_id for w in batch.written]
+    # Only the store's root so far, as each new shard directory was made.
+    assert set(synced) <= {(tmp_path / "blobs").stat().st_ino}
+    durable = batch.durable()
+    assert durable == batch.written
+    assert {blob.stat().st_ino for blob in blobs} <= set(synced)
+    assert {blob.parent.stat().st_ino for blob in blobs} <= set(synced)
+    assert not helper_threads()

@@ -119,6 +119,28 @@ def test_an_exception_inside_the_writer_leaves_nothing(store: BlobStore, reopen:
         assert list(handle.list_staged()) == []
 
 
+def test_a_blob_written_for_later_durability_is_published_at_once_and_made_durable_on_request(
+    store: BlobStore, reopen: Reopen
+) -> None:
+    names, data = [new_name(), new_name()], os.urandom(70_000)
+    for name in names:
+        with store.writer(name, durable=False) as blob:
+            blob.write(data)
+    assert all(reopen().exists(name) for name in names)
+    store.make_durable(names)
+    store.make_durable(names)  # idempotent
+    store.make_durable([])
+    assert [read_blob(reopen(), name) for name in names] == [data, data]
+
+
+def test_making_an_unpublished_blob_durable_raises(store: BlobStore) -> None:
+    staged = new_name()
+    store.append_staged(staged, b"not yet", 0)
+    for missing in (new_name(), staged):
+        with pytest.raises(BlobNotFound):
+            store.make_durable([missing])
+
+
 def test_writing_an_existing_name_raises(store: BlobStore) -> None:
     name = new_name()
     write_blob(store, name, b"first")

@@ -220,3 +220,61 @@ def test_kept_bytes_that_cannot_be_made_durable_are_not_kept(
         store.append_staged_pieces(name, body_then_failing_disk(), 12, resume_point=lambda end: end)
     monkeypatch.undo()
     assert store.staged_size(name) == 12
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> set[tuple[int, int]]:
+    """The (device, inode) of everything fsynced from now on."""
+    done: set[tuple[int, int]] = set()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        status = os.fstat(fd)
+        done.add((status.st_dev, status.st_ino))
+
+    monkeypatch.setattr("app.storage.files.os.fsync", fsync)
+    return done
+
+
+def identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def test_a_written_blob_and_its_directory_are_synced_before_the_writer_returns(
+    data_dir: Path, synced: set[tuple[int, int]]
+) -> None:
+    store, name = FileBlobStore(data_dir / "blobs"), str(uuid.uuid4())
+    with store.writer(name) as blob:
+        blob.write(b"ciphertext")
+    published = data_dir / "blobs" / name[:2] / name
+    assert {identity(published), identity(published.parent)} <= synced
+
+
+def test_deferred_blobs_are_synced_only_by_make_durable_with_their_directories(
+    data_dir: Path, synced: set[tuple[int, int]]
+) -> None:
+    store, names = FileBlobStore(data_dir / "blobs"), [str(uuid.uuid4()) for _ in range(3)]
+    for name in names:
+        with store.writer(name, durable=False) as blob:
+            blob.write(os.urandom(1000))
+    paths = [data_dir / "blobs" / name[:2] / name for name in names]
+    assert not {identity(path) for path in paths} & synced
+    store.make_durable(names)
+    assert {identity(path) for path in paths} | {identity(path.parent) for path in paths} <= synced
+
+
+def test_a_blob_that_cannot_be_made_durable_is_not_published(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, name = FileBlobStore(data_dir / "blobs"), str(uuid.uuid4())
+
+    def fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("app.storage.files.os.fsync", fsync)
+    with pytest.raises(OSError, match="Input/output error"), store.writer(name) as blob:
+        blob.write(b"ciphertext")
+    assert not store.exists(name)
+    assert all_files(data_dir) == []

@@ -31,14 +31,16 @@ class Served:
 
 
 @contextmanager
-def tipline_serve(env: dict[str, str], *, capture_output: bool = False) -> Iterator[Served]:
-    """Run `tipline serve` with one worker and ``env`` until the block ends (then SIGTERM);
-    entered once its port accepts connections."""
+def tipline_serve(
+    env: dict[str, str], *, capture_output: bool = False, workers: int = 1
+) -> Iterator[Served]:
+    """Run `tipline serve` with ``workers`` worker processes and ``env`` until the block ends
+    (then SIGTERM); entered once its port accepts connections."""
     served = Served(free_port())
     tipline = str(Path(sys.executable).with_name("tipline"))
     sink = subprocess.PIPE if capture_output else subprocess.DEVNULL
     server = subprocess.Popen(
-        [tipline, "serve", "--port", str(served.port), "--workers", "1"],
+        [tipline, "serve", "--port", str(served.port), "--workers", str(workers)],
         env=env,
         stdout=sink,
         stderr=subprocess.STDOUT if capture_output else subprocess.DEVNULL,

@@ -23,10 +23,15 @@ def test_landing_page_uses_only_same_origin_assets(client: FlaskClient) -> None:
     assert "http://" not in page and "https://" not in page
 
 
-def test_healthz_reports_database_and_blob_store(client: FlaskClient) -> None:
+def test_healthz_reports_database_blob_store_and_rate_limits(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "blob_store": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "blob_store": "ok",
+        "rate_limits": "ok",
+    }
 
 
 def test_healthz_says_unavailable_without_leaking_details(tmp_path: Path) -> None:
@@ -38,5 +43,6 @@ def test_healthz_says_unavailable_without_leaking_details(tmp_path: Path) -> Non
         "status": "unavailable",
         "database": "unavailable",
         "blob_store": "ok",
+        "rate_limits": "ok",
     }
     assert "nonexistent" not in response.get_data(as_text=True)

@@ -27,6 +27,9 @@ from app.errors import InvalidInput, TooLarge
 READ_SIZE = 1024 * 1024
 MAX_FIELD_BYTES = 256 * 1024
 MAX_PARTS = 500
+# Whitespace after a delimiter's boundary (RFC 2046 transport padding), as Werkzeug reads it.
+PADDING = b" \t\x0b\x0c"
+MAX_PADDING = 64
 
 
 class MalformedUpload(InvalidInput):
@@ -77,9 +80,47 @@ def boundary_of(content_type: str | None) -> bytes:
     """:raises MalformedUpload: not multipart/form-data with a boundary."""
     mimetype, options = parse_options_header(content_type or "")
     boundary = options.get("boundary", "")
-    if mimetype != "multipart/form-data" or not boundary or len(boundary) > 200:
+    # Browsers send printable ASCII; an RFC 2231 parameter (boundary*=UTF-8''…) can decode
+    # to any character, a line break too, which no delimiter line can hold.
+    if (
+        mimetype != "multipart/form-data"
+        or not 0 < len(boundary) <= 200
+        or not boundary.isprintable()
+        or max(boundary) > "\xff"
+    ):
         raise MalformedUpload()
     return boundary.encode("latin-1")
+
+
+def unfinished_delimiter(data: bytes, boundary: bytes) -> int:
+    """Where a delimiter that ``data`` may end in the middle of begins; else ``len(data)``.
+
+    Werkzeug's decoder (3.1.9) takes the line break before a delimiter cut short in its
+    padding or in its closing ``--`` for part data: a stray byte at the end of the part
+    (pallets/werkzeug#3285). So it is only given data that cannot end inside a delimiter.
+    """
+    dash_boundary = b"--" + boundary
+    start = max(0, len(data) - len(dash_boundary) - MAX_PADDING - 6)
+    for at in range(start, len(data)):
+        if data[at] in b"\r\n" and _begins_delimiter(data[at:], dash_boundary):
+            return at
+    return len(data)
+
+
+def _begins_delimiter(text: bytes, dash_boundary: bytes) -> bool:
+    """Whether ``text`` is all or the start of a line break, ``--boundary``, an optional
+    ``--`` (the last delimiter), padding and a line break."""
+    rest = text[2:] if text.startswith(b"\r\n") else text[1:]
+    if len(rest) <= len(dash_boundary):
+        return dash_boundary.startswith(rest)
+    if not rest.startswith(dash_boundary):
+        return False
+    rest = rest[len(dash_boundary) :]
+    if rest == b"-":
+        return True
+    if rest.startswith(b"--"):
+        rest = rest[2:]
+    return rest.lstrip(PADDING) in (b"", b"\r", b"\n", b"\r\n")
 
 
 def iter_parts(stream: IO[bytes], content_type: str | None, *, max_bytes: int) -> Iterator[Part]:
@@ -89,21 +130,27 @@ def iter_parts(stream: IO[bytes], content_type: str | None, *, max_bytes: int) -
     :raises UploadTooLarge: more than ``max_bytes`` arrive.
     :raises werkzeug.exceptions.ClientDisconnected: the connection drops mid-body.
     """
-    decoder = MultipartDecoder(boundary_of(content_type), max_parts=MAX_PARTS)
+    boundary = boundary_of(content_type)
+    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
     received = 0
     finished = False
+    held = b""  # the start of a delimiter, kept back until the rest of it arrives
 
     def feed() -> None:
-        nonlocal received, finished
+        nonlocal received, finished, held
         data = stream.read(READ_SIZE)
         if not data:
+            decoder.receive_data(held)
             decoder.receive_data(None)
             finished = True
             return
         received += len(data)
         if received > max_bytes:
             raise UploadTooLarge(max_bytes)
-        decoder.receive_data(data)
+        data = held + data
+        cut = unfinished_delimiter(data, boundary)
+        decoder.receive_data(data[:cut])
+        held = data[cut:]
 
     def next_event() -> object:
         while True:
