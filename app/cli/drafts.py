@@ -13,7 +13,7 @@ from app.cli.common import load_config
 def purge_drafts_command() -> None:
     """Delete drafts past their expiry day (at least 24 hours old) and their uploaded blobs."""
     from app.db import make_engine, make_session_factory
-    from app.services.draft_purge import purge_expired_drafts
+    from app.services.retention import purge_abandoned_drafts
     from app.storage import make_blob_store
 
     config = load_config()
@@ -23,7 +23,7 @@ def purge_drafts_command() -> None:
         blob_store = make_blob_store(
             config.blob_store.value, data_dir=config.data_dir, engine=engine
         )
-        report = purge_expired_drafts(session, blob_store, today=datetime.now(UTC).date())
+        report = purge_abandoned_drafts(session, blob_store, now=datetime.now(UTC))
     finally:
         session.close()
         engine.dispose()

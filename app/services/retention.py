@@ -95,6 +95,16 @@ def purge_all(session: Session, blob_store: BlobStore, *, now: datetime) -> Full
     audited with its counts only (a draft never reached staff, so no id is logged).
     """
     tips = purge_expired(session, blob_store, now=now)
+    return FullPurgeReport(tips=tips, drafts=purge_abandoned_drafts(session, blob_store, now=now))
+
+
+def purge_abandoned_drafts(
+    session: Session, blob_store: BlobStore, *, now: datetime
+) -> DraftPurgeReport:
+    """Drafts never finalized (``tipline purge-drafts``, hourly, and ``tipline purge``): a
+    purge that removed anything is audited with its counts only (a draft never reached staff,
+    so no id is logged).
+    """
     drafts = purge_expired_drafts(session, blob_store, today=now.date())
     if drafts.drafts or drafts.orphans:
         audit.record(
@@ -104,4 +114,4 @@ def purge_all(session: Session, blob_store: BlobStore, *, now: datetime) -> Full
             details={"drafts": drafts.drafts, "blobs": drafts.blobs, "orphans": drafts.orphans},
         )
         session.commit()
-    return FullPurgeReport(tips=tips, drafts=drafts)
+    return drafts
