@@ -19,9 +19,10 @@ from typing import Any, cast
 from app.models import EncryptedObject, ObjectKind, Scope
 from app.services.lane import Lane
 from app.storage import BlobStore
+from crypto.errors import BadMetadata
 from crypto.ids import id_from_str
 from crypto.metadata import detached_body_id, file_metadata
-from crypto.object_reader import decrypt_object
+from crypto.object_reader import DecryptedObject, decrypt_object
 from crypto.objects import encrypt_detached_body, encrypt_object
 
 WRITE_BATCH_BYTES = 1024 * 1024
@@ -144,6 +145,23 @@ class ObjectBatch:
         self.written.clear()
 
 
+def _open_as_recorded(
+    blob_store: BlobStore, row: EncryptedObject, data_key: bytes
+) -> DecryptedObject:
+    """Decrypt an object's metadata and check it is of the kind its row records.
+
+    The server checks only ciphertext lengths at intake (it holds no key), so a hostile API
+    client can store a valid object of another kind under a row's id: readers refuse it as
+    damaged rather than fail on a field it lacks.
+
+    :raises crypto.errors.DecryptionError: the ciphertext is rejected, or of another kind.
+    """
+    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    if opened.kind != row.kind.value:
+        raise BadMetadata("The object is not of the kind its row records.")
+    return opened
+
+
 def read_small_object(
     blob_store: BlobStore, row: EncryptedObject, data_key: bytes, *, max_body: int = 1024 * 1024
 ) -> tuple[dict[str, Any], bytes]:
@@ -152,7 +170,7 @@ def read_small_object(
     :raises crypto.errors.DecryptionError: the ciphertext is rejected.
     :raises ValueError: the body is larger than ``max_body``.
     """
-    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    opened = _open_as_recorded(blob_store, row, data_key)
     body = bytearray()
     for piece in opened.body:
         body += piece
@@ -163,8 +181,7 @@ def read_small_object(
 
 def read_metadata(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) -> dict[str, Any]:
     """Decrypt only as much of an object as its metadata needs (a file's name, type, size)."""
-    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
-    return opened.metadata
+    return _open_as_recorded(blob_store, row, data_key).metadata
 
 
 def open_file(
@@ -173,7 +190,7 @@ def open_file(
     """A file's metadata (decrypted now) and its body as a lazy stream, from the file object
     itself or from the detached body it names; the stream raises mid-way if the ciphertext
     is rejected (discard what it gave)."""
-    opened = decrypt_object(data_key, id_from_str(row.id), blob_store.open(row.id))
+    opened = _open_as_recorded(blob_store, row, data_key)
     body_id = detached_body_id(opened.metadata)
     if body_id is None:
         return opened.metadata, opened.body

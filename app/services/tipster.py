@@ -18,7 +18,7 @@ import nacl.utils
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotPermitted, NotSignedIn
+from app.errors import InvalidInput, NotPermitted, NotSignedIn, StoredDataDamaged
 from app.models import (
     Author,
     DeskStatusText,
@@ -39,7 +39,7 @@ from app.services.kdf_slots import KdfSlots
 from app.services.objects import ObjectBatch, read_metadata, read_small_object
 from app.storage import BlobStore
 from crypto.codes import TIP_SALT_BYTES, lookup_digest, parse_code, tipster_keypair
-from crypto.errors import InvalidCode
+from crypto.errors import DecryptionError, InvalidCode
 from crypto.keys import KeyPair, keypair_from_secret
 from crypto.metadata import message_metadata
 
@@ -242,7 +242,6 @@ def read_thread(
 ) -> TipsterThread:
     """Decrypt, in memory, everything of the thread scope the tipster may read."""
     data_key = thread_key(session, access)
-    entries = []
     rows = session.scalars(
         select(EncryptedObject)
         .where(
@@ -253,28 +252,39 @@ def read_thread(
         )
         .order_by(EncryptedObject.seq)
     )
-    for row in rows:
-        if row.kind is ObjectKind.FILE:
-            metadata = read_metadata(blob_store, row, data_key)
-            entries.append(
-                ThreadEntry(
-                    row.author,
-                    row.kind,
-                    row.created_on,
-                    file_name=str(metadata["name"]),
-                    file_size=int(metadata["size"]),
-                )
-            )
-            continue
-        metadata, _ = read_small_object(blob_store, row, data_key)
-        if row.kind is ObjectKind.REPORT:
-            entries.append(
-                ThreadEntry(row.author, row.kind, row.created_on, fields=metadata["fields"])
-            )
-        else:
-            entries.append(ThreadEntry(row.author, row.kind, row.created_on, text=metadata["text"]))
+    try:
+        entries = [_thread_entry(blob_store, row, data_key) for row in rows]
+    except DecryptionError:
+        raise ThreadDamaged() from None
     coarse, text = status_for_tipster(session, access.tip, language)
     return TipsterThread(coarse, text, access.tip.received_on, entries)
+
+
+def _thread_entry(blob_store: BlobStore, row: EncryptedObject, data_key: bytes) -> ThreadEntry:
+    """:raises crypto.errors.DecryptionError: the object is rejected, or of another kind."""
+    if row.kind is ObjectKind.FILE:
+        metadata = read_metadata(blob_store, row, data_key)
+        return ThreadEntry(
+            row.author,
+            row.kind,
+            row.created_on,
+            file_name=str(metadata["name"]),
+            file_size=int(metadata["size"]),
+        )
+    metadata, _ = read_small_object(blob_store, row, data_key)
+    if row.kind is ObjectKind.REPORT:
+        return ThreadEntry(row.author, row.kind, row.created_on, fields=metadata["fields"])
+    return ThreadEntry(row.author, row.kind, row.created_on, text=metadata["text"])
+
+
+class ThreadDamaged(StoredDataDamaged):
+    code = "thread_damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Part of this conversation could not be opened: it was stored damaged. Nothing "
+            "of it is shown. You can still send a new message; the desk sees the same problem."
+        )
 
 
 class MessageRejected(InvalidInput):

@@ -48,7 +48,9 @@ PLAN = plan({"description": "fuzz"}, [("a.bin", b"x")])  # a report, a file's bo
 JSON_OR_BYTES = (dict, list, str, int, float, bool, bytes)
 
 
-def fuzz_config(phase: str, max_examples: int = FUZZING_EXAMPLES) -> schemathesis.Config:
+def fuzz_config(
+    phase: str, max_examples: int = FUZZING_EXAMPLES, *, shrink: bool = True
+) -> schemathesis.Config:
     """Run ``phase`` alone with the checks above, deterministically."""
     phases: dict[str, dict[str, Any]] = {name: {"enabled": name == phase} for name in PHASES}
     for name in ("examples", "coverage", "fuzzing"):
@@ -65,6 +67,7 @@ def fuzz_config(phase: str, max_examples: int = FUZZING_EXAMPLES) -> schemathesi
                 "max-examples": max_examples,
                 "deterministic": True,
                 "database": "none",
+                "no-shrink": not shrink,
             },
             "checks": {"enabled": False} | {name: {"enabled": True} for name in CHECKS},
             "phases": phases,
@@ -228,7 +231,7 @@ def test_a_server_error_is_reported(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(drafts, "read_draft", broken)
-    run = fuzz(app, live_drafts, fuzz_config("fuzzing", max_examples=5))
+    run = fuzz(app, live_drafts, fuzz_config("fuzzing", max_examples=5, shrink=False))
     server_errors = [problem for problem in run.problems if "not_a_server_error" in problem]
     assert any("GET /api/v1/drafts/{draft_id}" in problem for problem in server_errors)
 
