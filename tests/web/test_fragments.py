@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from app.web import fragments
-from tests.web.conftest import ReceivingDesk
+from tests.web.conftest import ReceivingDesk, csrf_token
 from tests.web.tipster_steps import CODE_PATTERN, submit_report
 
 ADVICE = "Keep these 8 words safe"
@@ -37,10 +37,8 @@ def test_the_practice_page_keeps_the_code_and_the_advice(
 ) -> None:
     code = submit_report(client, desk.slug, {"description": "Ivory for sale"}).code
     assert code is not None
-    page = client.get("/submit/report").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
     answer = client.post(
-        "/submit/practice", data={"csrf_token": token, "code": code, "attempt": code}
+        "/submit/practice", data={"csrf_token": csrf_token(client), "code": code, "attempt": code}
     )
     practised = answer.get_data(as_text=True)
     assert "You typed your code right" in practised
